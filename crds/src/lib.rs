@@ -8,6 +8,7 @@
 //! - [`analytics_job`]: `AnalyticsJob` (`aj`), a declarative aggregation over events.
 //! - [`images`]: the container image of every binary.
 //! - [`manifests`]: the CRD YAML generated from these types.
+//! - [`reference`]: the API reference (`docs/api.md`) generated from the schemas.
 //!
 //! These types are the single source of truth for the CRD YAML under `config/crd/`
 //! (written by the `crdgen` binary, checked by `tests/generated.rs`).
@@ -18,6 +19,7 @@ pub mod content_pipeline;
 pub mod images;
 pub mod manifests;
 pub mod platform;
+pub mod reference;
 pub mod template;
 
 pub use analytics_job::{AnalyticsJob, AnalyticsJobSpec, AnalyticsJobStatus};

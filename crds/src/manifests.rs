@@ -30,10 +30,19 @@ pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml::Er
     ))
 }
 
+/// Path of the generated API reference.
+pub const REFERENCE_PATH: &str = "docs/api.md";
+
 /// Every generated file: (path relative to the repository root, contents).
 pub fn generated_files() -> Result<Vec<(String, String)>, serde_yaml::Error> {
-    crds()
+    let crds = crds();
+    let mut files = crds
         .iter()
         .map(|crd| Ok((crd_path(crd), crd_yaml(crd)?)))
-        .collect()
+        .collect::<Result<Vec<_>, serde_yaml::Error>>()?;
+    files.push((
+        REFERENCE_PATH.to_string(),
+        crate::reference::markdown(&crds),
+    ));
+    Ok(files)
 }
