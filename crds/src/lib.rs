@@ -6,6 +6,8 @@
 //! - [`template`]: `Template` (`tpl`), a versioned content template.
 //! - [`content_pipeline`]: `ContentPipeline` (`cp`), a generative worker and its backends.
 //! - [`analytics_job`]: `AnalyticsJob` (`aj`), a declarative aggregation over events.
+//! - [`conditions`]: the one helper that sets status conditions.
+//! - [`tenancy`]: whether a Platform admits a resource from another namespace.
 //! - [`images`]: the container image of every binary.
 //! - [`manifests`]: the CRD YAML generated from these types.
 //! - [`reference`]: the API reference (`docs/api.md`) generated from the schemas.
@@ -15,12 +17,14 @@
 
 pub mod analytics_job;
 pub mod common;
+pub mod conditions;
 pub mod content_pipeline;
 pub mod images;
 pub mod manifests;
 pub mod platform;
 pub mod reference;
 pub mod template;
+pub mod tenancy;
 
 pub use analytics_job::{AnalyticsJob, AnalyticsJobSpec, AnalyticsJobStatus};
 pub use common::{DeletionPolicy, PlatformRef};

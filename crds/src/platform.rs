@@ -66,8 +66,8 @@ pub struct PlatformSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenancy {
-    /// Namespaces whose labels match may reference this Platform; empty admits only the
-    /// Platform's own namespace.
+    /// Namespaces whose labels match may reference this Platform. Absent admits only the
+    /// Platform's own namespace; `{}` admits every namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<LabelSelector>,
 }
