@@ -209,6 +209,7 @@ pub struct Metric {
     /// Percentiles to report, each strictly between 0 and 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 8), inner(range(min = 0.001, max = 99.999)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
     pub percentiles: Option<Vec<f64>>,
 }
 
@@ -245,6 +246,7 @@ pub enum Granularity {
 /// Output of the job.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.collection) == has(oldSelf.collection) && (!has(self.collection) || self.collection == oldSelf.collection)").message("collection is immutable: the rollups live in it").field_path(".collection"))]
 pub struct JobOutput {
     /// Rollup collection in the Platform's analytics database; defaults to `rollups_<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -75,6 +75,7 @@ pub struct Tenancy {
 /// MongoDB backend of a Platform.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.databasePrefix == oldSelf.databasePrefix").message("databasePrefix is immutable: the services' data lives under it").field_path(".databasePrefix"))]
 pub struct MongoBackend {
     /// Secret key holding an admin connection string (`mongodb://…`) with the right to create users.
     pub admin_secret_ref: SecretKeyRef,
@@ -99,6 +100,7 @@ pub struct RedisBackend {
 /// RabbitMQ backend of a Platform.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.vhost) == has(oldSelf.vhost) && (!has(self.vhost) || self.vhost == oldSelf.vhost)").message("vhost is immutable: queues and users live in it").field_path(".vhost"))]
 pub struct RabbitBackend {
     /// Secret with keys `username`, `password`, `amqpUrl` and `managementUrl` of an administrator.
     #[schemars(length(min = 1, max = 253))]

@@ -619,3 +619,73 @@ fn unknown_fields_are_reported() {
         "{errors:#?}"
     );
 }
+
+/// Validates an update of `old` to `new`, with the transition rules (`oldSelf`) evaluated.
+fn admit_update(old: &Value, new: &Value) -> Vec<(String, String)> {
+    let v = validator(plural_of(new));
+    let mut old = old.clone();
+    v.admit("v1alpha1", &mut old, None)
+        .expect("old object admitted");
+    let mut new = new.clone();
+    match v.admit("v1alpha1", &mut new, Some(&old)) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .iter()
+            .map(|e| (e.field.clone(), e.to_string()))
+            .collect(),
+    }
+}
+
+#[test]
+fn where_data_lives_is_immutable() {
+    let cases: [(&str, &str, Value, &str); 4] = [
+        (
+            PLATFORM,
+            "spec.mongodb.databasePrefix",
+            json!("globex"),
+            "databasePrefix is immutable",
+        ),
+        (
+            PLATFORM,
+            "spec.rabbitmq.vhost",
+            json!("acme-2"),
+            "vhost is immutable",
+        ),
+        (
+            PIPELINE,
+            "spec.mongodb.database",
+            json!("other_db"),
+            "database is immutable",
+        ),
+        (
+            JOB,
+            "spec.output.collection",
+            json!("rollups_v2"),
+            "collection is immutable",
+        ),
+    ];
+    for (sample, path, value, says) in cases {
+        let old = yaml_file(sample);
+        let mut new = old.clone();
+        edit(&mut new, path, Some(value));
+        let errors = admit_update(&old, &new);
+        assert!(
+            errors
+                .iter()
+                .any(|(field, text)| field == path && text.contains(says)),
+            "{path}: {errors:#?}"
+        );
+        assert!(
+            admit_update(&old, &old).is_empty(),
+            "an unchanged {sample} must be admitted"
+        );
+    }
+}
+
+#[test]
+fn scaling_an_existing_pipeline_is_admitted() {
+    let old = yaml_file(PIPELINE);
+    let mut new = old.clone();
+    edit(&mut new, "spec.replicas", Some(json!(5)));
+    assert!(admit_update(&old, &new).is_empty());
+}

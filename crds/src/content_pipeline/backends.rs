@@ -49,6 +49,7 @@ fn default_llm_retries() -> i32 {
 /// The pipeline's MongoDB database and user.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.database) == has(oldSelf.database) && (!has(self.database) || self.database == oldSelf.database)").message("database is immutable: generated content lives in it").field_path(".database"))]
 pub struct PipelineMongo {
     /// Database the user owns (readWrite); defaults to `<prefix>_cp_<namespace>_<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +138,7 @@ pub enum EvictionPolicy {
 /// Asynchronous jobs over RabbitMQ.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.asyncJobs || !has(self.bindings)").message("bindings route asynchronous jobs: set asyncJobs or remove the bindings").field_path(".bindings"))]
 pub struct PipelineMessaging {
     /// Accept asynchronous jobs from the pipeline's queue.
     #[serde(default = "default_true")]
