@@ -41,6 +41,7 @@ targets=(
   manager
   prometheus
   argocd
+  samples
 )
 # (argocd/sync-waves is a patch-only Component: it renders nothing alone and is covered
 # by the overlays.)
