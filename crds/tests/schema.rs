@@ -1,7 +1,7 @@
 //! The samples validate against the generated CRDs (schema, defaults and CEL rules), and a
 //! table of invalid objects is rejected with an error naming the offending field.
 
-use machina_structural::CrdValidator;
+use machina_structural::{AdmitError, CrdValidator, FieldValidation};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -36,16 +36,31 @@ fn plural_of(obj: &Value) -> &'static str {
     }
 }
 
-/// Validates like the apiserver does on create; returns the errors as `(field, text)`.
-fn admit(obj: &Value) -> Vec<(String, String)> {
+/// Admits `obj` like the apiserver does on create (`old: None`) or update, with
+/// `fieldValidation=Strict`; returns the stored object or the errors as `(field, text)`.
+fn admit_with(obj: &Value, old: Option<&Value>) -> Result<Value, Vec<(String, String)>> {
+    // The apiserver takes the namespace from the request path, as `kubectl -n acme` would.
     let mut obj = obj.clone();
-    match validator(plural_of(&obj)).admit("v1alpha1", &mut obj, None) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
+    if obj["metadata"].get("namespace").is_none() {
+        obj["metadata"]["namespace"] = json!("acme");
+    }
+    match validator(plural_of(&obj)).admit("v1alpha1", obj, old, FieldValidation::Strict) {
+        Ok(admitted) => Ok(admitted.object),
+        Err(AdmitError::UnknownFields(paths)) => Err(paths
+            .iter()
+            .map(|p| (p.clone(), machina_structural::unknown_field_message(p)))
+            .collect()),
+        Err(AdmitError::Invalid(errors)) => Err(errors
+            .errors()
             .iter()
             .map(|e| (e.field.clone(), e.to_string()))
-            .collect(),
+            .collect()),
     }
+}
+
+/// The errors of creating `obj` (empty when admitted).
+fn admit(obj: &Value) -> Vec<(String, String)> {
+    admit_with(obj, None).err().unwrap_or_default()
 }
 
 const SAMPLES: [&str; 5] = [
@@ -81,10 +96,7 @@ fn every_sample_deserialises_into_its_rust_type() {
 
 #[test]
 fn defaults_are_applied_by_the_schema() {
-    let mut platform = yaml_file("config/samples/platform.yaml");
-    validator("platforms")
-        .admit("v1alpha1", &mut platform, None)
-        .expect("admitted");
+    let platform = admit_with(&yaml_file("config/samples/platform.yaml"), None).expect("admitted");
     assert_eq!(platform["spec"]["services"]["users"]["replicas"], json!(1));
     assert_eq!(
         platform["spec"]["services"]["users"]["enabled"],
@@ -96,10 +108,7 @@ fn defaults_are_applied_by_the_schema() {
     );
     assert_eq!(platform["spec"]["auth"]["keyRotationDays"], json!(30));
 
-    let mut job = yaml_file("config/samples/analyticsjob.yaml");
-    validator("analyticsjobs")
-        .admit("v1alpha1", &mut job, None)
-        .expect("admitted");
+    let job = admit_with(&yaml_file("config/samples/analyticsjob.yaml"), None).expect("admitted");
     assert_eq!(job["spec"]["deletionPolicy"], json!("Delete"));
     assert_eq!(job["spec"]["backoffLimit"], json!(3));
 }
@@ -622,18 +631,8 @@ fn unknown_fields_are_reported() {
 
 /// Validates an update of `old` to `new`, with the transition rules (`oldSelf`) evaluated.
 fn admit_update(old: &Value, new: &Value) -> Vec<(String, String)> {
-    let v = validator(plural_of(new));
-    let mut old = old.clone();
-    v.admit("v1alpha1", &mut old, None)
-        .expect("old object admitted");
-    let mut new = new.clone();
-    match v.admit("v1alpha1", &mut new, Some(&old)) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .iter()
-            .map(|e| (e.field.clone(), e.to_string()))
-            .collect(),
-    }
+    let old = admit_with(old, None).expect("old object admitted");
+    admit_with(new, Some(&old)).err().unwrap_or_default()
 }
 
 #[test]
