@@ -539,7 +539,7 @@ fn invalid_jobs() -> Vec<Case> {
         case(
             "percentile of 100",
             JOB,
-            vec![("spec.metrics[2].percentiles", Some(json!([50, 100])))],
+            vec![("spec.metrics[2].percentiles", Some(json!([50, 100.5])))],
             "spec.metrics[2].percentiles[1]",
             "less than or equal to 99.999",
         ),

@@ -37,13 +37,14 @@
 //! - [`error`]: [`FieldError`] / [`ValidationErrors`] (apiserver-shaped) and [`Error`]
 //!   (unusable schemas).
 //! - `schema`: the parsed schema tree; `pattern`: Go-compatible regexes;
-//!   `formats`: the string formats the apiserver checks.
+//!   `formats` / `format_checks`: the string formats the apiserver checks.
 //! - `validate` / `validate_scalar`: OpenAPI keywords (kube-openapi semantics).
 //! - `defaults`, `prune`, `listtype`, `metadata`: the apiserver's structural passes.
 //! - `cel` / `cel_eval`: compiling and evaluating CEL rules (via `kube_cel`).
 //! - `path`, `render`: field paths and Go-compatible value printing.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod admit;
 mod cel;
@@ -51,6 +52,7 @@ mod cel_eval;
 pub mod crd;
 mod defaults;
 pub mod error;
+mod format_checks;
 mod formats;
 mod listtype;
 mod metadata;
