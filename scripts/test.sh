@@ -23,4 +23,4 @@ step "manifests render (kubectl kustomize)"
 config/check.sh
 
 step "tests"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

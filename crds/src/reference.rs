@@ -77,7 +77,7 @@ fn fields(out: &mut String, schema: &JSONSchemaProps, path: &str) {
         let default = prop
             .default
             .as_ref()
-            .map(|d| format!("`{}`", d.0))
+            .map(|d| format!("`{}`", sorted(&d.0)))
             .unwrap_or_default();
         let description = prop
             .description
@@ -136,7 +136,7 @@ fn type_name(prop: &JSONSchemaProps) -> String {
 fn constraints(p: &JSONSchemaProps) -> Vec<String> {
     let mut c = Vec::new();
     if let Some(values) = &p.enum_ {
-        let names: Vec<String> = values.iter().map(|v| v.0.to_string()).collect();
+        let names: Vec<String> = values.iter().map(|v| sorted(&v.0).to_string()).collect();
         c.push(format!("one of {}", names.join(", ")));
     }
     if let Some(v) = p.minimum {
@@ -188,5 +188,20 @@ fn truncate(s: &str, max: usize) -> String {
     } else {
         let cut: String = s.chars().take(max).collect();
         format!("{cut}…`")
+    }
+}
+
+/// The value with object keys sorted, so the text does not depend on `serde_json/preserve_order`.
+fn sorted(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let entries: std::collections::BTreeMap<&String, serde_json::Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted).collect())
+        }
+        other => other.clone(),
     }
 }
