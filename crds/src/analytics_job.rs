@@ -1,7 +1,7 @@
 //! `AnalyticsJob` (`aj`): a declarative aggregation over the event stream, run as a streaming
 //! worker or on a schedule, writing rollups and insights.
 
-use crate::common::{Conditions, DeletionPolicy, PlatformRef};
+use crate::common::{DeletionPolicy, ObservedState, PlatformRef};
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
@@ -310,13 +310,9 @@ fn default_top_k() -> i32 {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnalyticsJobStatus {
-    /// Generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Progressing and Degraded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
-    pub conditions: Conditions,
+    /// Observed generation and conditions.
+    #[serde(flatten)]
+    pub observed: ObservedState,
     /// Start of the last run (Scheduled) or last progress report (Streaming).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_time: Option<Time>,

@@ -126,6 +126,19 @@ fn default_replicas() -> i32 {
 /// Status conditions, as Kubernetes API conventions describe them.
 pub type Conditions = Vec<Condition>;
 
+/// What every status starts with: the generation it describes and its conditions.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedState {
+    /// Generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Ready, Progressing and Degraded, with machine-readable reasons and human messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Conditions,
+}
+
 /// Condition types every Machina resource reports.
 pub mod condition_types {
     /// The resource is fully reconciled and serving.

@@ -1,7 +1,7 @@
 //! `Platform` (`mp`): the shared services of one MACH platform and the backends they use.
 
 use crate::common::SecretKeyRef;
-use crate::common::{Conditions, ServiceType, Workload};
+use crate::common::{ObservedState, ServiceType, Workload};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -312,13 +312,9 @@ pub struct Observability {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformStatus {
-    /// Generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Progressing and Degraded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
-    pub conditions: Conditions,
+    /// Observed generation and conditions.
+    #[serde(flatten)]
+    pub observed: ObservedState,
     /// Readiness of each enabled service.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]

@@ -1,7 +1,7 @@
 //! `Template` (`tpl`): a versioned, validated content template registered in the template
 //! service of its Platform.
 
-use crate::common::{Conditions, DeletionPolicy, PlatformRef};
+use crate::common::{DeletionPolicy, ObservedState, PlatformRef};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -136,13 +136,9 @@ fn default_output() -> i64 {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateStatus {
-    /// Generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Progressing and Degraded (reason `InvalidTemplate` carries line and column).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
-    pub conditions: Conditions,
+    /// Observed generation and conditions.
+    #[serde(flatten)]
+    pub observed: ObservedState,
     /// Identifier of the template in the template service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,

@@ -12,7 +12,7 @@ pub use backends::{
 };
 pub use components::{Component, ComponentType};
 
-use crate::common::{Conditions, DeletionPolicy, PlatformRef, ServiceType, Workload};
+use crate::common::{DeletionPolicy, ObservedState, PlatformRef, ServiceType, Workload};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -133,13 +133,9 @@ pub struct TemplateBinding {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContentPipelineStatus {
-    /// Generation of the spec this status describes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Ready, Progressing and Degraded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
-    pub conditions: Conditions,
+    /// Observed generation and conditions.
+    #[serde(flatten)]
+    pub observed: ObservedState,
     /// In-cluster URL of the pipeline's API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
