@@ -1,0 +1,100 @@
+//! [`Redis`]: a Redis connection that reconnects with backoff.
+//!
+//! Built on `redis::aio::ConnectionManager` created lazily: constructing it
+//! never waits for Redis, so a service starts (and answers `/healthz`) while
+//! Redis is down. A command on a broken connection triggers a reconnect with
+//! exponential backoff (a few quick retries, so a request fails fast rather
+//! than hanging); the next command or readiness probe tries again.
+
+use std::{fmt, time::Duration};
+
+use ::redis::{
+    Client, RedisError,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use crate::{ApiError, Error, Metrics, ReadinessCheck, Result, Secret, readiness::CheckFuture};
+
+/// The dependency label used in metrics and readiness.
+const NAME: &str = "redis";
+
+/// A shared, self-healing Redis connection; cheap to clone.
+#[derive(Clone)]
+pub struct Redis {
+    manager: ConnectionManager,
+    metrics: Metrics,
+}
+
+impl fmt::Debug for Redis {
+    // The manager's own Debug includes the connection info; keep it out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redis").finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Prepares a connection to `url` without connecting yet.
+    ///
+    /// Fails only if the URL is malformed (the error does not echo it).
+    pub fn connect(url: &Secret<String>, metrics: Metrics) -> Result<Self> {
+        let client = Client::open(url.expose().as_str()).map_err(|e| connect_error(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(100))
+            .set_max_delay(Duration::from_secs(2))
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let manager = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| connect_error(&e))?;
+        Ok(Self { manager, metrics })
+    }
+
+    /// A handle to run commands on (`redis::AsyncCommands` works on it).
+    pub fn connection(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+
+    /// Counts and logs a failed Redis call and turns it into a 503 for the client.
+    pub fn unavailable(&self, err: &RedisError) -> ApiError {
+        self.metrics.dependency_error(NAME);
+        tracing::warn!(error = %err, dependency = NAME, "redis call failed");
+        ApiError::Unavailable(format!("redis: {err}"))
+    }
+
+    /// Sends `PING`; counts the failure if there is one.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let mut conn = self.connection();
+        let outcome = ::redis::cmd("PING").query_async::<String>(&mut conn).await;
+        if outcome.is_err() {
+            self.metrics.dependency_error(NAME);
+        }
+        outcome.map(drop)
+    }
+
+    /// A readiness check that pings Redis.
+    pub fn readiness_check(&self) -> RedisCheck {
+        RedisCheck(self.clone())
+    }
+}
+
+fn connect_error(err: &RedisError) -> Error {
+    // `kind` and `category` never contain the URL or its password.
+    Error::Connect {
+        dependency: NAME,
+        reason: format!("{:?}: {}", err.kind(), err.category()),
+    }
+}
+
+/// `/readyz` check for [`Redis`]: passes when `PING` succeeds.
+#[derive(Debug, Clone)]
+pub struct RedisCheck(Redis);
+
+impl ReadinessCheck for RedisCheck {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(async move { self.0.ping().await.map_err(|e| e.to_string()) })
+    }
+}
