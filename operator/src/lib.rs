@@ -1,1 +1,130 @@
-//! placeholder
+//! The Machina operator: desired-state builders for Platform, ContentPipeline and AnalyticsJob.
+//!
+//! This first increment holds the pure part of the operator (brief §3): functions from a
+//! custom resource to the Kubernetes objects it should own. They make no API call, so they
+//! are unit-tested without a server; the reconcilers apply what they return with
+//! server-side apply and delete what they list as obsolete.
+//!
+//! # Layout
+//! - [`names`]: names of every owned object, within DNS-1123 length limits.
+//! - [`labels`]: standard labels, selector labels, object metadata with the owner reference.
+//! - [`quantity`]: Kubernetes quantities (`64Mi`) to bytes.
+//! - [`secrets`]: generated passwords, wrapped so `Debug` never prints them; connection strings.
+//! - [`pod`]: what every Machina container shares: env contract, probes, security context.
+//! - [`workload`]: the Deployment, Service and PodDisruptionBudget of one workload.
+//! - [`platform`]: a Platform's shared services (Deployment, Service, PodDisruptionBudget).
+//! - [`content_pipeline`]: a pipeline's definition ConfigMap, worker and Redis instance.
+//! - [`analytics_job`]: an AnalyticsJob's streaming Deployment or CronJob.
+//! - [`Deletion`]: an owned object that should no longer exist.
+//!
+//! Tests: `fixtures` (test-only `mk_*` builders from `config/samples`), unit tests beside
+//! each builder, and `snapshots` (the objects of each sample, committed in `snapshots/`).
+
+pub mod analytics_job;
+pub mod content_pipeline;
+pub mod labels;
+pub mod names;
+pub mod platform;
+pub mod pod;
+pub mod quantity;
+pub mod secrets;
+pub mod workload;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod snapshots;
+
+/// Errors of the operator. Variant names double as the `error` label of reconcile metrics
+/// (see [`Error::metric_label`]), so they name the action that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A resource lacks metadata the builders need (namespace, name or uid).
+    #[error("{kind} is missing metadata.{field}")]
+    MissingObjectKey {
+        /// Kind of the resource.
+        kind: String,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A quantity in the spec cannot be turned into bytes.
+    #[error("invalid quantity {value:?}: {reason}")]
+    InvalidQuantity {
+        /// The quantity as written.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A spec could not be serialised into the definition handed to a worker.
+    #[error("failed to serialise the {what}: {source}")]
+    SerializeSpec {
+        /// What was serialised.
+        what: &'static str,
+        /// The serialiser's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An admin connection string cannot be parsed (its content is never echoed: it holds a password).
+    #[error("invalid MongoDB connection string: {reason}")]
+    InvalidMongoUri {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The operating system's random number generator failed.
+    #[error("failed to generate a password: {0}")]
+    GeneratePassword(String),
+}
+
+impl Error {
+    /// Short, stable name of the variant, used as a metric label.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Error::MissingObjectKey { .. } => "MissingObjectKey",
+            Error::InvalidQuantity { .. } => "InvalidQuantity",
+            Error::SerializeSpec { .. } => "SerializeSpec",
+            Error::InvalidMongoUri { .. } => "InvalidMongoUri",
+            Error::GeneratePassword(_) => "GeneratePassword",
+        }
+    }
+}
+
+/// Result of the operator's functions.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Kinds of owned object a reconciler may have to delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeleteKind {
+    /// `apps/v1` Deployment.
+    Deployment,
+    /// `v1` Service.
+    Service,
+    /// `policy/v1` PodDisruptionBudget.
+    PodDisruptionBudget,
+    /// `batch/v1` CronJob.
+    CronJob,
+    /// `v1` ConfigMap.
+    ConfigMap,
+    /// `v1` Secret.
+    Secret,
+}
+
+/// An owned object that the desired state no longer contains (a disabled service, a PDB
+/// whose `minAvailable` was removed, a Deployment replaced by a CronJob). Deleting one that
+/// does not exist is not an error for the reconciler.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deletion {
+    /// Kind of the object.
+    pub kind: DeleteKind,
+    /// Name of the object, in the namespace of the custom resource.
+    pub name: String,
+}
+
+impl Deletion {
+    /// A deletion of `kind` named `name`.
+    pub fn new(kind: DeleteKind, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+        }
+    }
+}
