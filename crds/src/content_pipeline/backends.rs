@@ -36,6 +36,24 @@ pub struct LlmProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0))]
     pub output_cost_per_million_tokens: Option<f64>,
+    /// Endpoint and model tried when the primary keeps failing (after its retries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<LlmFallback>,
+}
+
+/// A second OpenAI-compatible endpoint used when the primary is unavailable.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmFallback {
+    /// Base URL of the fallback API.
+    #[schemars(length(min = 1, max = 2_048), pattern(r"^https?://[^\s]+$"))]
+    pub base_url: String,
+    /// Model to ask at the fallback.
+    #[schemars(length(min = 1, max = 256))]
+    pub model: String,
+    /// Secret key holding the fallback's API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_secret_ref: Option<SecretKeyRef>,
 }
 
 fn default_llm_timeout() -> i32 {

@@ -8,7 +8,8 @@ pub mod backends;
 pub mod components;
 
 pub use backends::{
-    EvictionPolicy, LlmProvider, PipelineMessaging, PipelineMongo, PipelineRedis, QueueBinding,
+    EvictionPolicy, LlmFallback, LlmProvider, PipelineMessaging, PipelineMongo, PipelineRedis,
+    QueueBinding,
 };
 pub use components::{Component, ComponentType};
 
