@@ -16,6 +16,8 @@
 //! - [`content_pipeline`]: a pipeline's definition ConfigMap, worker and Redis instance.
 //! - [`analytics_job`]: an AnalyticsJob's streaming Deployment or CronJob.
 //! - [`Deletion`]: an owned object that should no longer exist.
+//! - [`provision`]: idempotent provisioners of external resources (MongoDB users, RabbitMQ
+//!   topology), with the pure computation of what each resource needs.
 //!
 //! Tests: `fixtures` (test-only `mk_*` builders from `config/samples`), unit tests beside
 //! each builder, and `snapshots` (the objects of each sample, committed in `snapshots/`).
@@ -26,6 +28,7 @@ pub mod labels;
 pub mod names;
 pub mod platform;
 pub mod pod;
+pub mod provision;
 pub mod quantity;
 pub mod secrets;
 pub mod workload;
