@@ -16,11 +16,17 @@
 //!   [`Checkpoints`] so a resumed run skips the components it already completed.
 //! - [`events`]: the analytics event every generation emits.
 //! - [`json`]: small JSON helpers (dotted paths, `{{ path }}` interpolation, merging).
+//! - [`adapters`]: the real backends: MongoDB documents, checkpoints, jobs and results;
+//!   the Redis cache; the RabbitMQ publisher (confirms) and job queue topology.
+//! - [`templates`]: [`templates::TemplateCatalog`], the [`Renderer`] over the template
+//!   engine, compiled from the template service's bundles.
+//! - [`service`]: the worker service: configuration, HTTP API, asynchronous jobs.
 //! - [`testing`]: in-memory backends, a trivial renderer and [`testing::MockOpenAi`], a local
 //!   chat-completions server, for this crate's tests and the service's.
 
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod backends;
 pub mod components;
 pub mod definition;
@@ -30,6 +36,8 @@ pub mod graph;
 pub mod json;
 pub mod llm;
 pub mod render;
+pub mod service;
+pub mod templates;
 pub mod testing;
 pub mod watch;
 
