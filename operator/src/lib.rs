@@ -19,22 +19,38 @@
 //! - [`provision`]: idempotent provisioners of external resources (MongoDB users, RabbitMQ
 //!   topology), with the pure computation of what each resource needs.
 //!
-//! Tests: `fixtures` (test-only `mk_*` builders from `config/samples`), unit tests beside
-//! each builder, and `snapshots` (the objects of each sample, committed in `snapshots/`).
+//! - [`context`]: what every reconcile shares: API client, metrics, diagnostics, configuration.
+//! - [`controllers`]: the kube-runtime controllers (reconcile, error policy) and [`controllers::run`].
+//! - [`metrics`]: Prometheus metrics of the reconcilers.
+//! - [`http`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`leader`]: leader election on a `coordination.k8s.io/v1` Lease.
+//! - [`telemetry`]: logging setup.
+//!
+//! Tests: `fixtures` (test-only `mk_*` builders from `config/samples`), `mock_api` (a mock
+//! API server the controller tests run against), unit tests beside each builder, and
+//! `snapshots` (the objects of each sample, committed in `snapshots/`).
 
 pub mod analytics_job;
 pub mod content_pipeline;
+pub mod context;
+pub mod controllers;
+pub mod http;
 pub mod labels;
+pub mod leader;
+pub mod metrics;
 pub mod names;
 pub mod platform;
 pub mod pod;
 pub mod provision;
 pub mod quantity;
 pub mod secrets;
+pub mod telemetry;
 pub mod workload;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod mock_api;
 #[cfg(test)]
 mod snapshots;
 
@@ -73,9 +89,50 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An admin AMQP URL cannot be parsed (its content is never echoed: it holds a password).
+    #[error("invalid AMQP URL: {reason}")]
+    InvalidAmqpUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The operating system's random number generator failed.
     #[error("failed to generate a password: {0}")]
     GeneratePassword(String),
+    /// A call to the Kubernetes API failed.
+    #[error("failed to {action} {kind} {name:?}: {source}")]
+    Kube {
+        /// What was attempted (`get`, `apply`, `delete`, `patch status of`).
+        action: &'static str,
+        /// Kind of the object.
+        kind: String,
+        /// Name of the object.
+        name: String,
+        /// The client's error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// A Secret the Platform references is missing or lacks a key.
+    #[error("Secret {namespace}/{name} {problem}")]
+    BackendSecret {
+        /// Namespace of the Secret.
+        namespace: String,
+        /// Name of the Secret.
+        name: String,
+        /// What is wrong (`not found`, `has no key "uri"`).
+        problem: String,
+    },
+    /// The MongoDB provisioner failed.
+    #[error(transparent)]
+    Mongo(Box<provision::mongodb::MongoError>),
+    /// The RabbitMQ provisioner failed.
+    #[error(transparent)]
+    Rabbit(Box<provision::rabbitmq::RabbitError>),
+    /// The RabbitMQ topology of a resource cannot be computed.
+    #[error(transparent)]
+    Topology(Box<provision::rabbitmq::TopologyError>),
+    /// Adding or removing the finalizer, or the reconcile it wraps, failed.
+    #[error(transparent)]
+    Finalizer(Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 impl Error {
@@ -87,7 +144,50 @@ impl Error {
             Error::SerializeSpec { .. } => "SerializeSpec",
             Error::InvalidMongoUri { .. } => "InvalidMongoUri",
             Error::GeneratePassword(_) => "GeneratePassword",
+            Error::InvalidAmqpUrl { .. } => "InvalidAmqpUrl",
+            Error::Kube { .. } => "Kube",
+            Error::BackendSecret { .. } => "BackendSecret",
+            Error::Mongo(e) => e.metric_label(),
+            Error::Rabbit(e) => e.metric_label(),
+            Error::Topology(_) => "Topology",
+            Error::Finalizer(e) => {
+                use kube::runtime::finalizer::Error as F;
+                match e.as_ref() {
+                    F::ApplyFailed(inner) | F::CleanupFailed(inner) => inner.metric_label(),
+                    F::AddFinalizer(_) => "AddFinalizer",
+                    F::RemoveFinalizer(_) => "RemoveFinalizer",
+                    F::UnnamedObject | F::InvalidFinalizer => "Finalizer",
+                }
+            }
         }
+    }
+
+    /// A failed Kubernetes API call on `kind` `name`.
+    pub fn kube(action: &'static str, kind: &str, name: &str, source: kube::Error) -> Self {
+        Self::Kube {
+            action,
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
+
+impl From<provision::mongodb::MongoError> for Error {
+    fn from(error: provision::mongodb::MongoError) -> Self {
+        Self::Mongo(Box::new(error))
+    }
+}
+
+impl From<provision::rabbitmq::RabbitError> for Error {
+    fn from(error: provision::rabbitmq::RabbitError) -> Self {
+        Self::Rabbit(Box::new(error))
+    }
+}
+
+impl From<provision::rabbitmq::TopologyError> for Error {
+    fn from(error: provision::rabbitmq::TopologyError) -> Self {
+        Self::Topology(Box::new(error))
     }
 }
 

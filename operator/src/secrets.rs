@@ -114,6 +114,34 @@ pub fn mongodb_connection_string(
     Ok(SecretString(out))
 }
 
+/// An AMQP URL for `username` on `vhost`, using the scheme, host and port of the admin's
+/// `amqp://` or `amqps://` URL (its credentials and vhost are dropped). Errors never quote
+/// the input.
+pub fn amqp_connection_string(
+    admin_url: &SecretString,
+    username: &str,
+    password: &SecretString,
+    vhost: &str,
+) -> Result<SecretString> {
+    let invalid = |reason| Error::InvalidAmqpUrl { reason };
+    let url = admin_url.expose().trim();
+    let (scheme, rest) = ["amqps://", "amqp://"]
+        .iter()
+        .find_map(|s| url.strip_prefix(s).map(|rest| (*s, rest)))
+        .ok_or_else(|| invalid("expected the scheme amqp:// or amqps://"))?;
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    Ok(SecretString(format!(
+        "{scheme}{}:{}@{host}/{}",
+        percent_encode(username),
+        percent_encode(password.expose()),
+        percent_encode(vhost),
+    )))
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -240,6 +268,30 @@ mod tests {
             assert!(!err.to_string().contains("hunter2"), "{err}");
             assert!(!format!("{err:?}").contains("hunter2"));
         }
+    }
+
+    #[test]
+    fn amqp_url_keeps_the_host_and_replaces_credentials_and_vhost() {
+        let admin = SecretString::new("amqp://machina-admin:s3cret@rabbitmq.data.svc:5672/%2f");
+        let url = amqp_connection_string(
+            &admin,
+            "machina.cp.shop.copy",
+            &SecretString::new("pw"),
+            "shop.acme",
+        )
+        .expect("url");
+        assert_eq!(
+            url.expose(),
+            "amqp://machina.cp.shop.copy:pw@rabbitmq.data.svc:5672/shop.acme"
+        );
+        let err = amqp_connection_string(
+            &SecretString::new("http://a:hunter2@x"),
+            "u",
+            &SecretString::new("p"),
+            "/",
+        )
+        .expect_err("not amqp");
+        assert!(!err.to_string().contains("hunter2"));
     }
 
     #[test]

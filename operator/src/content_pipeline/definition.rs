@@ -56,7 +56,7 @@ fn canonical(value: Value) -> Value {
 }
 
 /// Labels of the pipeline's worker and its ConfigMap.
-pub(super) fn worker_labels(instance: &str) -> AppLabels<'_> {
+pub(crate) fn worker_labels(instance: &str) -> AppLabels<'_> {
     AppLabels {
         name: "machina-generative",
         instance,

@@ -1,0 +1,261 @@
+//! Converging a pipeline: its MongoDB user and RabbitMQ topology through the provisioners,
+//! its Secrets (passwords generated once and kept: read before write), then every object
+//! of the builders by server-side apply, and the deletion of what they no longer want.
+
+use super::kube_ops;
+use crate::content_pipeline::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, database};
+use crate::content_pipeline::definition::worker_labels;
+use crate::content_pipeline::{self, CredentialVersions, redis};
+use crate::context::Context;
+use crate::controllers::backends::RabbitAdmin;
+use crate::pod::PlatformSettings;
+use crate::provision::CredentialSlot;
+use crate::provision::mongodb::{UserSpec, pipeline_user};
+use crate::provision::rabbitmq::Topology;
+use crate::secrets::{self, SecretString};
+use crate::{Error, Result, labels, names};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use machina_crds::{ContentPipeline, Platform};
+use std::collections::BTreeMap;
+
+/// Key of the user name in the pipeline's MongoDB and RabbitMQ Secrets.
+pub const USERNAME_KEY: &str = "username";
+/// Key of the password in the pipeline's MongoDB and RabbitMQ Secrets.
+pub const PASSWORD_KEY: &str = "password";
+/// Keys of a Platform's RabbitMQ admin Secret.
+pub const RABBIT_ADMIN_KEYS: [&str; 4] = ["username", "password", "amqpUrl", "managementUrl"];
+
+/// What a successful convergence observed, for the status.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    /// The worker Deployment as the server returned it (with its status).
+    pub worker: Deployment,
+    /// The pipeline's database.
+    pub database: String,
+    /// Its queue, when it takes asynchronous jobs.
+    pub queue: Option<String>,
+    /// Its dead-letter queue.
+    pub dead_letter_queue: Option<String>,
+    /// Checksum of the definition the worker runs.
+    pub definition_checksum: String,
+}
+
+/// The admin credentials a Platform references (in its own namespace).
+pub(super) struct Admin {
+    pub(super) mongo_uri: SecretString,
+    pub(super) rabbit: RabbitAdmin,
+    pub(super) amqp_url: SecretString,
+}
+
+pub(super) async fn admin_credentials(platform: &Platform, ctx: &Context) -> Result<Admin> {
+    let namespace = labels::namespace(platform)?;
+    let client = &ctx.client;
+    let mongo_ref = &platform.spec.mongodb.admin_secret_ref;
+    let mongo_uri =
+        kube_ops::required_secret_value(client, &namespace, &mongo_ref.name, &mongo_ref.key)
+            .await?;
+    let rabbit_name = &platform.spec.rabbitmq.admin_secret_name;
+    let rabbit_secret = kube_ops::get_opt::<Secret>(client, &namespace, rabbit_name)
+        .await?
+        .ok_or_else(|| Error::BackendSecret {
+            namespace: namespace.clone(),
+            name: rabbit_name.clone(),
+            problem: "not found".into(),
+        })?;
+    let read = |key: &str| {
+        kube_ops::secret_value(&rabbit_secret, key).ok_or_else(|| Error::BackendSecret {
+            namespace: namespace.clone(),
+            name: rabbit_name.clone(),
+            problem: format!("has no key {key:?}"),
+        })
+    };
+    let username = read(RABBIT_ADMIN_KEYS[0])?;
+    let password = read(RABBIT_ADMIN_KEYS[1])?;
+    let amqp_url = read(RABBIT_ADMIN_KEYS[2])?;
+    let management_url = read(RABBIT_ADMIN_KEYS[3])?;
+    Ok(Admin {
+        mongo_uri,
+        rabbit: RabbitAdmin {
+            management_url: management_url.expose().to_owned(),
+            username: username.expose().to_owned(),
+            password,
+        },
+        amqp_url,
+    })
+}
+
+/// The pipeline's Secrets as they exist now.
+struct Existing {
+    mongodb: Option<Secret>,
+    rabbitmq: Option<Secret>,
+    redis: Option<Secret>,
+}
+
+fn kept_or_new_password(secret: Option<&Secret>, key: &str) -> Result<SecretString> {
+    match secret.and_then(|s| kube_ops::secret_value(s, key)) {
+        Some(password) if !password.expose().is_empty() => Ok(password),
+        _ => secrets::generate_password(),
+    }
+}
+
+/// The current MongoDB user: the one recorded in the Secret when it is one of the two
+/// rotation slots, else slot `a`.
+fn current_mongo_user(base: &str, secret: Option<&Secret>) -> String {
+    secret
+        .and_then(|s| kube_ops::secret_value(s, USERNAME_KEY))
+        .filter(|user| CredentialSlot::of_user(base, user.expose()).is_some())
+        .map_or_else(
+            || CredentialSlot::A.user(base),
+            |user| user.expose().to_owned(),
+        )
+}
+
+fn credential_data(
+    uri_key: &str,
+    uri: SecretString,
+    user: &str,
+    password: SecretString,
+) -> BTreeMap<String, SecretString> {
+    BTreeMap::from([
+        (uri_key.to_owned(), uri),
+        (USERNAME_KEY.to_owned(), SecretString::new(user)),
+        (PASSWORD_KEY.to_owned(), password),
+    ])
+}
+
+fn data_of(secret: &Secret) -> BTreeMap<String, ByteString> {
+    secret.data.clone().unwrap_or_default()
+}
+
+/// Provisions the external resources, writes the Secrets and applies the owned objects.
+pub async fn converge(
+    pipeline: &ContentPipeline,
+    platform: &Platform,
+    ctx: &Context,
+) -> Result<Observed> {
+    let name = labels::name(pipeline)?;
+    let namespace = labels::namespace(pipeline)?;
+    let (client, manager) = (&ctx.client, ctx.config.field_manager.as_str());
+    let settings = PlatformSettings::from_platform(platform)?;
+    let admin = admin_credentials(platform, ctx).await?;
+    let secret_names = [
+        names::pipeline_mongodb_secret(&name),
+        names::pipeline_rabbitmq_secret(&name),
+        names::pipeline_redis(&name),
+    ];
+    let existing = Existing {
+        mongodb: kube_ops::get_opt(client, &namespace, &secret_names[0]).await?,
+        rabbitmq: kube_ops::get_opt(client, &namespace, &secret_names[1]).await?,
+        redis: kube_ops::get_opt(client, &namespace, &secret_names[2]).await?,
+    };
+
+    // MongoDB user, then the Secret holding it: the Secret never holds credentials that
+    // do not authenticate.
+    let db = database(pipeline, &settings)?;
+    let mongo_user = current_mongo_user(&pipeline_user(pipeline)?, existing.mongodb.as_ref());
+    let mongo_password = kept_or_new_password(existing.mongodb.as_ref(), PASSWORD_KEY)?;
+    let spec = UserSpec::for_pipeline(pipeline, &settings, &mongo_user, mongo_password.clone())?;
+    ctx.backends
+        .mongo(&admin.mongo_uri)
+        .await?
+        .ensure_user(&spec)
+        .await?;
+    let uri =
+        secrets::mongodb_connection_string(&admin.mongo_uri, &mongo_user, &mongo_password, &db)?;
+    let mongo_secret = owned_secret(
+        pipeline,
+        &secret_names[0],
+        &credential_data(MONGODB_URI_KEY, uri, &mongo_user, mongo_password),
+    )?;
+    let mongo_secret = kube_ops::apply(client, manager, &mongo_secret).await?;
+
+    // RabbitMQ topology and user, then its Secret.
+    let topology = Topology::for_pipeline(pipeline, platform)?;
+    let rabbit_password = kept_or_new_password(existing.rabbitmq.as_ref(), PASSWORD_KEY)?;
+    let report = ctx
+        .backends
+        .rabbit(&admin.rabbit)
+        .await?
+        .apply(&topology, &rabbit_password)
+        .await?;
+    for kept in &report.kept_retired_queues {
+        tracing::info!(queue = %kept.name, messages = ?kept.messages, "retired queue kept: it holds messages");
+    }
+    let url = secrets::amqp_connection_string(
+        &admin.amqp_url,
+        &topology.user,
+        &rabbit_password,
+        &topology.vhost,
+    )?;
+    let rabbit_secret = owned_secret(
+        pipeline,
+        &secret_names[1],
+        &credential_data(AMQP_URL_KEY, url, &topology.user, rabbit_password),
+    )?;
+    let rabbit_secret = kube_ops::apply(client, manager, &rabbit_secret).await?;
+
+    // The Redis password Secret, when Redis is enabled (deleted through the builders'
+    // deletions otherwise).
+    let redis_secret = if pipeline.spec.redis.enabled {
+        let password = kept_or_new_password(existing.redis.as_ref(), redis::PASSWORD_KEY)?;
+        let secret = redis::secret(pipeline, &password)?;
+        Some(kube_ops::apply(client, manager, &secret).await?)
+    } else {
+        None
+    };
+
+    let mut worker_data = vec![data_of(&mongo_secret), data_of(&rabbit_secret)];
+    let redis_data = redis_secret.as_ref().map(data_of);
+    worker_data.extend(redis_data.clone());
+    let worker_version = secrets::credentials_version(&worker_data);
+    let redis_version = redis_data.map(|d| secrets::credentials_version([&d]));
+    let objects = content_pipeline::desired_state(
+        pipeline,
+        &settings,
+        CredentialVersions {
+            worker: Some(&worker_version),
+            redis: redis_version.as_deref(),
+        },
+    )?;
+    kube_ops::apply(client, manager, &objects.config_map).await?;
+    let worker = kube_ops::apply(client, manager, &objects.deployment).await?;
+    kube_ops::apply(client, manager, &objects.service).await?;
+    if let Some(pdb) = &objects.pod_disruption_budget {
+        kube_ops::apply(client, manager, pdb).await?;
+    }
+    if let Some(redis) = &objects.redis {
+        kube_ops::apply(client, manager, &redis.deployment).await?;
+        kube_ops::apply(client, manager, &redis.service).await?;
+    }
+    for deletion in &objects.deletions {
+        kube_ops::delete_obsolete(client, &namespace, deletion).await?;
+    }
+
+    let queue = topology
+        .queue_names()
+        .find(|q| *q == topology.user)
+        .map(str::to_owned);
+    let dead_letter_queue = queue.as_ref().and_then(|q| {
+        topology
+            .queue_names()
+            .find(|other| other != q)
+            .map(str::to_owned)
+    });
+    Ok(Observed {
+        worker,
+        database: db,
+        queue,
+        dead_letter_queue,
+        definition_checksum: objects.definition.checksum,
+    })
+}
+
+fn owned_secret(
+    pipeline: &ContentPipeline,
+    name: &str,
+    data: &BTreeMap<String, SecretString>,
+) -> Result<Secret> {
+    secrets::owned_secret(pipeline, name.to_owned(), worker_labels(name), data)
+}

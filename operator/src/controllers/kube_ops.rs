@@ -1,0 +1,173 @@
+//! The Kubernetes calls every reconciler makes: server-side apply under the operator's
+//! field manager, deletion that treats "already gone" as done, reads that return `None`
+//! for a missing object, and Secret values.
+
+use crate::secrets::SecretString;
+use crate::{DeleteKind, Deletion, Error, Result};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Api, Client, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// Bounds of the namespaced objects the helpers handle.
+pub trait Namespaced:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+{
+}
+
+impl<K> Namespaced for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug
+{
+}
+
+/// Server-side applies `object` (force: the operator owns these fields) and returns what
+/// the server holds afterwards, status included.
+pub async fn apply<K: Namespaced>(client: &Client, field_manager: &str, object: &K) -> Result<K> {
+    let meta = object.meta();
+    let name = meta.name.clone().unwrap_or_default();
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    api.patch(
+        &name,
+        &PatchParams::apply(field_manager).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map_err(|e| Error::kube("apply", &K::kind(&()), &name, e))
+}
+
+/// Writes `status` on the status subresource of `name` by server-side apply.
+pub async fn apply_status<K: Namespaced>(
+    client: &Client,
+    field_manager: &str,
+    namespace: &str,
+    name: &str,
+    status: &impl Serialize,
+) -> Result<()> {
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    Api::<K>::namespaced(client.clone(), namespace)
+        .patch_status(
+            name,
+            &PatchParams::apply(field_manager).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|e| Error::kube("patch status of", &K::kind(&()), name, e))?;
+    Ok(())
+}
+
+/// The object `name` in `namespace`, or `None` when it does not exist.
+pub async fn get_opt<K: Namespaced>(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<K>> {
+    Api::<K>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::kube("get", &K::kind(&()), name, e))
+}
+
+/// Deletes `name` in `namespace`; a missing object is not an error.
+pub async fn delete<K: Namespaced>(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        Err(e) => Err(Error::kube("delete", &K::kind(&()), name, e)),
+    }
+}
+
+/// Deletes what a builder listed as no longer desired.
+pub async fn delete_obsolete(client: &Client, namespace: &str, deletion: &Deletion) -> Result<()> {
+    let name = deletion.name.as_str();
+    match deletion.kind {
+        DeleteKind::Deployment => delete::<Deployment>(client, namespace, name).await,
+        DeleteKind::Service => delete::<Service>(client, namespace, name).await,
+        DeleteKind::PodDisruptionBudget => {
+            delete::<PodDisruptionBudget>(client, namespace, name).await
+        }
+        DeleteKind::CronJob => delete::<CronJob>(client, namespace, name).await,
+        DeleteKind::ConfigMap => delete::<ConfigMap>(client, namespace, name).await,
+        DeleteKind::Secret => delete::<Secret>(client, namespace, name).await,
+    }
+}
+
+/// The value of `key` in a Secret (`data`, else `stringData`), when present and UTF-8.
+pub fn secret_value(secret: &Secret, key: &str) -> Option<SecretString> {
+    if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
+        return String::from_utf8(bytes.0.clone())
+            .ok()
+            .map(SecretString::new);
+    }
+    secret
+        .string_data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|v| SecretString::new(v.clone()))
+}
+
+/// The value of `key` in the Secret `name` of `namespace`; a missing Secret or key is a
+/// [`Error::BackendSecret`] naming them.
+pub async fn required_secret_value(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    key: &str,
+) -> Result<SecretString> {
+    let problem = |problem: String| Error::BackendSecret {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        problem,
+    };
+    let secret = get_opt::<Secret>(client, namespace, name)
+        .await?
+        .ok_or_else(|| problem("not found".into()))?;
+    secret_value(&secret, key).ok_or_else(|| problem(format!("has no key {key:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn secret_values_come_from_data_then_string_data() {
+        let secret = Secret {
+            data: Some(BTreeMap::from([(
+                "a".into(),
+                ByteString(b"from-data".to_vec()),
+            )])),
+            string_data: Some(BTreeMap::from([("b".into(), "from-string".into())])),
+            ..Secret::default()
+        };
+        assert_eq!(
+            secret_value(&secret, "a").map(|s| s.expose().to_owned()),
+            Some("from-data".into())
+        );
+        assert_eq!(
+            secret_value(&secret, "b").map(|s| s.expose().to_owned()),
+            Some("from-string".into())
+        );
+        assert!(secret_value(&secret, "c").is_none());
+    }
+}
