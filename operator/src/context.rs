@@ -2,6 +2,7 @@
 //! operator ([`Diagnostics`]): the Context/State split of controller-rs.
 
 use crate::controllers::backends::Backends;
+use crate::controllers::template::{HttpTemplateService, TemplateService};
 use crate::metrics::Metrics;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
@@ -32,6 +33,9 @@ pub struct Config {
     pub backoff_max: Duration,
     /// Identity reported on Events (the pod name).
     pub instance: Option<String>,
+    /// Base URL of the template service of every Platform, instead of its in-cluster
+    /// Service `http://<platform>-templates.<namespace>.svc:8080` (tests, out-of-cluster runs).
+    pub template_service_url: Option<String>,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(300),
             instance: None,
+            template_service_url: None,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct Context {
     pub backoff: Backoff,
     /// Publishes Events.
     pub recorder: Recorder,
+    /// Client of the Platforms' template services.
+    pub templates: Arc<dyn TemplateService>,
 }
 
 impl std::fmt::Debug for Context {
@@ -154,7 +161,15 @@ impl Context {
             config,
             backends,
             backoff: Backoff::default(),
+            templates: Arc::new(HttpTemplateService::default()),
         }
+    }
+
+    /// The same context with another template service client (a fake in tests).
+    #[must_use]
+    pub fn with_template_service(mut self, templates: Arc<dyn TemplateService>) -> Self {
+        self.templates = templates;
+        self
     }
 }
 

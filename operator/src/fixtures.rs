@@ -91,3 +91,11 @@ pub fn assert_no_literal_secrets(container: &Container) {
         }
     }
 }
+
+/// `config/samples/template-product-page.yaml`, in namespace `shop`.
+pub fn mk_template() -> machina_crds::Template {
+    from_sample(
+        include_str!("../../config/samples/template-product-page.yaml"),
+        "44444444-4444-4444-4444-444444444444",
+    )
+}

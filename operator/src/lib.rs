@@ -130,6 +130,9 @@ pub enum Error {
     /// The RabbitMQ topology of a resource cannot be computed.
     #[error(transparent)]
     Topology(Box<provision::rabbitmq::TopologyError>),
+    /// A call to a Platform's template service failed.
+    #[error(transparent)]
+    TemplateService(Box<controllers::template::TemplateServiceError>),
     /// Adding or removing the finalizer, or the reconcile it wraps, failed.
     #[error(transparent)]
     Finalizer(Box<kube::runtime::finalizer::Error<Error>>),
@@ -150,6 +153,7 @@ impl Error {
             Error::Mongo(e) => e.metric_label(),
             Error::Rabbit(e) => e.metric_label(),
             Error::Topology(_) => "Topology",
+            Error::TemplateService(e) => e.metric_label(),
             Error::Finalizer(e) => {
                 use kube::runtime::finalizer::Error as F;
                 match e.as_ref() {
@@ -188,6 +192,12 @@ impl From<provision::rabbitmq::RabbitError> for Error {
 impl From<provision::rabbitmq::TopologyError> for Error {
     fn from(error: provision::rabbitmq::TopologyError) -> Self {
         Self::Topology(Box::new(error))
+    }
+}
+
+impl From<controllers::template::TemplateServiceError> for Error {
+    fn from(error: controllers::template::TemplateServiceError) -> Self {
+        Self::TemplateService(Box::new(error))
     }
 }
 

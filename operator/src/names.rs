@@ -100,6 +100,12 @@ pub fn analytics_rabbitmq_secret(job: &str) -> String {
     join(&[job, "analytics", "rabbitmq"])
 }
 
+/// Name of a Template in its Platform's template service: `<namespace>.<name>` (a DNS-1123
+/// subdomain, as the service requires; namespaces sharing a Platform never collide).
+pub fn template_service_name(namespace: &str, template: &str) -> String {
+    format!("{namespace}.{template}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

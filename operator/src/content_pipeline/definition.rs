@@ -42,6 +42,18 @@ impl Definition {
     }
 }
 
+/// The spec the worker runs: `templates[].templateRef` names the Template in the pipeline's
+/// namespace, and the worker asks the template service for it by its service name
+/// (`<namespace>.<templateRef>`, see [`names::template_service_name`]).
+pub fn worker_spec(pipeline: &ContentPipeline) -> Result<ContentPipelineSpec> {
+    let namespace = labels::namespace(pipeline)?;
+    let mut spec = pipeline.spec.clone();
+    for binding in &mut spec.templates {
+        binding.template_ref = names::template_service_name(&namespace, &binding.template_ref);
+    }
+    Ok(spec)
+}
+
 /// `value` with the keys of every object sorted, whatever map type serde_json is built with.
 fn canonical(value: Value) -> Value {
     match value {
@@ -146,6 +158,23 @@ mod tests {
         assert_eq!(
             Definition::of(&one).expect("one").checksum,
             Definition::of(&two).expect("two").checksum
+        );
+    }
+
+    #[test]
+    fn the_worker_names_templates_by_their_service_names() {
+        let spec = worker_spec(&mk_pipeline()).expect("spec");
+        let refs: Vec<&str> = spec
+            .templates
+            .iter()
+            .map(|t| t.template_ref.as_str())
+            .collect();
+        assert_eq!(refs, ["shop.product-prompt", "shop.product-page"]);
+        let definition = Definition::of(&spec).expect("definition");
+        assert!(
+            definition.yaml.contains("templateRef: shop.product-page"),
+            "{}",
+            definition.yaml
         );
     }
 }

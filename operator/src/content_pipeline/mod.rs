@@ -63,7 +63,7 @@ pub fn desired_state(
     credentials: CredentialVersions<'_>,
 ) -> Result<PipelineObjects> {
     let name = labels::name(pipeline)?;
-    let definition = Definition::of(&pipeline.spec)?;
+    let definition = Definition::of(&definition::worker_spec(pipeline)?)?;
     let mut deletions = Vec::new();
     let pod_disruption_budget = builders::pod_disruption_budget(pipeline)?;
     if pod_disruption_budget.is_none() {

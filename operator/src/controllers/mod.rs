@@ -3,26 +3,36 @@
 //! - [`content_pipeline`]: ContentPipeline → definition, worker, Redis, MongoDB user,
 //!   RabbitMQ topology, Secrets.
 //! - [`platform`]: Platform → connection Secrets, Deployments, Services, budgets.
+//! - [`analytics_job`]: AnalyticsJob → MongoDB user, queue on the events exchange, Secrets,
+//!   streaming Deployment or CronJob.
+//! - [`template`]: Template → a registered, activated template in the Platform's template service.
+//! - [`common`]: Platform resolution, pause annotation, backoff, Events (every controller).
 //! - [`health`]: the Ready/Progressing/Degraded conditions of every kind.
 //! - [`backends`]: the provisioners behind small traits (fakes in tests).
 //! - [`kube_ops`]: server-side apply, deletion, Secret reads.
 
+pub mod analytics_job;
 pub mod backends;
+pub mod common;
 pub mod content_pipeline;
 pub mod health;
 pub mod kube_ops;
 pub mod platform;
+pub mod template;
+#[cfg(test)]
+mod test_support;
 
 use crate::context::Context;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client};
-use machina_crds::{ContentPipeline, Platform};
+use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -70,7 +80,7 @@ where
         .await;
 }
 
-/// Runs the Platform and ContentPipeline controllers (one of each per watched namespace,
+/// Runs the Platform, ContentPipeline, Template and AnalyticsJob controllers (one of each per watched namespace,
 /// or one of each for all namespaces) until a shutdown signal; marks the operator ready
 /// once their watchers have listed what they watch.
 pub async fn run(ctx: Arc<Context>) {
@@ -78,6 +88,8 @@ pub async fn run(ctx: Arc<Context>) {
     let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut pipeline_stores = Vec::new();
     let mut platform_stores = Vec::new();
+    let mut template_stores = Vec::new();
+    let mut job_stores = Vec::new();
     for ns in namespace_list(&ctx.config.watch_namespaces) {
         let ns = ns.as_deref();
         let pipelines = owning(
@@ -105,6 +117,32 @@ pub async fn run(ctx: Arc<Context>) {
             platform::error_policy,
             ctx.clone(),
         ))));
+        let jobs = owning(
+            Controller::new(
+                scoped::<AnalyticsJob>(&client, ns),
+                watcher::Config::default(),
+            ),
+            &client,
+            ns,
+        )
+        .owns(scoped::<CronJob>(&client, ns), owned_objects());
+        job_stores.push(jobs.store());
+        runs.push(Box::pin(drain(jobs.run(
+            analytics_job::reconcile,
+            analytics_job::error_policy,
+            ctx.clone(),
+        ))));
+        // Templates own no Kubernetes object: only the Templates themselves are watched.
+        let templates =
+            Controller::new(scoped::<Template>(&client, ns), watcher::Config::default())
+                .with_config(ControllerConfig::default().concurrency(CONCURRENCY))
+                .shutdown_on_signal();
+        template_stores.push(templates.store());
+        runs.push(Box::pin(drain(templates.run(
+            template::reconcile,
+            template::error_policy,
+            ctx.clone(),
+        ))));
     }
     let diagnostics = ctx.diagnostics.clone();
     let ready = async move {
@@ -114,6 +152,16 @@ pub async fn run(ctx: Arc<Context>) {
             }
         }
         for store in platform_stores {
+            if store.wait_until_ready().await.is_err() {
+                return;
+            }
+        }
+        for store in job_stores {
+            if store.wait_until_ready().await.is_err() {
+                return;
+            }
+        }
+        for store in template_stores {
             if store.wait_until_ready().await.is_err() {
                 return;
             }

@@ -10,15 +10,14 @@
 use super::converge::admin_credentials;
 use crate::content_pipeline::builders::database;
 use crate::context::Context;
-use crate::controllers::kube_ops;
+use crate::controllers::{common, kube_ops};
 use crate::pod::PlatformSettings;
 use crate::provision::CredentialSlot;
 use crate::provision::mongodb::pipeline_user;
 use crate::provision::rabbitmq::{QueueRemoval, Topology, pipeline_base};
 use crate::{Error, Result, labels};
-use kube::Resource;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use machina_crds::common::DeletionPolicy;
 use machina_crds::tenancy;
 use machina_crds::{ContentPipeline, Platform};
@@ -53,7 +52,7 @@ pub async fn cleanup(pipeline: &ContentPipeline, ctx: &Context) -> Result<Action
         },
     };
     tracing::info!(reason, note = %note, "pipeline deleted");
-    publish(ctx, pipeline, event_type, reason, note).await;
+    common::publish(ctx, pipeline, event_type, reason, "Cleanup", note).await;
     Ok(Action::await_change())
 }
 
@@ -137,28 +136,4 @@ async fn remove_external(
         )),
     }
     Ok(Ok(left))
-}
-
-/// Publishes an Event about `pipeline`; a failure is logged, never fails the reconcile.
-pub(super) async fn publish(
-    ctx: &Context,
-    pipeline: &ContentPipeline,
-    type_: EventType,
-    reason: &str,
-    note: String,
-) {
-    let event = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note),
-        action: "Cleanup".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx
-        .recorder
-        .publish(&event, &pipeline.object_ref(&()))
-        .await
-    {
-        tracing::warn!(error = %e, reason, "failed to publish an Event");
-    }
 }

@@ -7,25 +7,22 @@ use crate::content_pipeline::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, database}
 use crate::content_pipeline::definition::worker_labels;
 use crate::content_pipeline::{self, CredentialVersions, redis};
 use crate::context::Context;
-use crate::controllers::backends::RabbitAdmin;
 use crate::pod::PlatformSettings;
 use crate::provision::CredentialSlot;
 use crate::provision::mongodb::{UserSpec, pipeline_user};
 use crate::provision::rabbitmq::Topology;
 use crate::secrets::{self, SecretString};
-use crate::{Error, Result, labels, names};
+use crate::{Result, labels, names};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use machina_crds::{ContentPipeline, Platform};
 use std::collections::BTreeMap;
 
-/// Key of the user name in the pipeline's MongoDB and RabbitMQ Secrets.
-pub const USERNAME_KEY: &str = "username";
-/// Key of the password in the pipeline's MongoDB and RabbitMQ Secrets.
-pub const PASSWORD_KEY: &str = "password";
-/// Keys of a Platform's RabbitMQ admin Secret.
-pub const RABBIT_ADMIN_KEYS: [&str; 4] = ["username", "password", "amqpUrl", "managementUrl"];
+pub use crate::controllers::common::{PASSWORD_KEY, USERNAME_KEY};
+pub(super) use crate::controllers::common::{
+    admin_credentials, credential_data, kept_or_new_password,
+};
 
 /// What a successful convergence observed, for the status.
 #[derive(Clone, Debug)]
@@ -42,62 +39,11 @@ pub struct Observed {
     pub definition_checksum: String,
 }
 
-/// The admin credentials a Platform references (in its own namespace).
-pub(super) struct Admin {
-    pub(super) mongo_uri: SecretString,
-    pub(super) rabbit: RabbitAdmin,
-    pub(super) amqp_url: SecretString,
-}
-
-pub(super) async fn admin_credentials(platform: &Platform, ctx: &Context) -> Result<Admin> {
-    let namespace = labels::namespace(platform)?;
-    let client = &ctx.client;
-    let mongo_ref = &platform.spec.mongodb.admin_secret_ref;
-    let mongo_uri =
-        kube_ops::required_secret_value(client, &namespace, &mongo_ref.name, &mongo_ref.key)
-            .await?;
-    let rabbit_name = &platform.spec.rabbitmq.admin_secret_name;
-    let rabbit_secret = kube_ops::get_opt::<Secret>(client, &namespace, rabbit_name)
-        .await?
-        .ok_or_else(|| Error::BackendSecret {
-            namespace: namespace.clone(),
-            name: rabbit_name.clone(),
-            problem: "not found".into(),
-        })?;
-    let read = |key: &str| {
-        kube_ops::secret_value(&rabbit_secret, key).ok_or_else(|| Error::BackendSecret {
-            namespace: namespace.clone(),
-            name: rabbit_name.clone(),
-            problem: format!("has no key {key:?}"),
-        })
-    };
-    let username = read(RABBIT_ADMIN_KEYS[0])?;
-    let password = read(RABBIT_ADMIN_KEYS[1])?;
-    let amqp_url = read(RABBIT_ADMIN_KEYS[2])?;
-    let management_url = read(RABBIT_ADMIN_KEYS[3])?;
-    Ok(Admin {
-        mongo_uri,
-        rabbit: RabbitAdmin {
-            management_url: management_url.expose().to_owned(),
-            username: username.expose().to_owned(),
-            password,
-        },
-        amqp_url,
-    })
-}
-
 /// The pipeline's Secrets as they exist now.
 struct Existing {
     mongodb: Option<Secret>,
     rabbitmq: Option<Secret>,
     redis: Option<Secret>,
-}
-
-fn kept_or_new_password(secret: Option<&Secret>, key: &str) -> Result<SecretString> {
-    match secret.and_then(|s| kube_ops::secret_value(s, key)) {
-        Some(password) if !password.expose().is_empty() => Ok(password),
-        _ => secrets::generate_password(),
-    }
 }
 
 /// The current MongoDB user: the one recorded in the Secret when it is one of the two
@@ -110,19 +56,6 @@ fn current_mongo_user(base: &str, secret: Option<&Secret>) -> String {
             || CredentialSlot::A.user(base),
             |user| user.expose().to_owned(),
         )
-}
-
-fn credential_data(
-    uri_key: &str,
-    uri: SecretString,
-    user: &str,
-    password: SecretString,
-) -> BTreeMap<String, SecretString> {
-    BTreeMap::from([
-        (uri_key.to_owned(), uri),
-        (USERNAME_KEY.to_owned(), SecretString::new(user)),
-        (PASSWORD_KEY.to_owned(), password),
-    ])
 }
 
 fn data_of(secret: &Secret) -> BTreeMap<String, ByteString> {

@@ -15,14 +15,12 @@ mod tests;
 pub use status::{Health, degraded_reason, health_of_rollout};
 
 use crate::context::Context;
-use crate::controllers::kube_ops;
+use crate::controllers::{common, kube_ops};
 use crate::{Error, Result, labels};
-use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event, finalizer};
-use kube::{Api, Resource, ResourceExt};
-use machina_crds::tenancy;
-use machina_crds::{ContentPipeline, Platform};
+use kube::{Api, ResourceExt};
+use machina_crds::ContentPipeline;
 use std::sync::Arc;
 
 /// Name of the controller in metrics and logs.
@@ -30,7 +28,7 @@ pub const CONTROLLER: &str = "contentpipeline";
 /// Finalizer that removes the pipeline's external state.
 pub const FINALIZER: &str = "machina.dev/cleanup";
 /// Annotation that stops reconciling one object while it is `"true"`.
-pub const PAUSE_ANNOTATION: &str = "machina.dev/paused";
+pub use crate::controllers::common::PAUSE_ANNOTATION;
 
 /// Reconciles one ContentPipeline.
 #[tracing::instrument(skip_all, fields(namespace = pipeline.namespace(), name = %pipeline.name_any()))]
@@ -38,7 +36,7 @@ pub async fn reconcile(pipeline: Arc<ContentPipeline>, ctx: Arc<Context>) -> Res
     let _timer = ctx.metrics.reconcile(CONTROLLER);
     let namespace = labels::namespace(pipeline.as_ref())?;
     let key = format!("{namespace}/{}", pipeline.name_any());
-    if is_paused(&pipeline) && pipeline.meta().deletion_timestamp.is_none() {
+    if common::is_paused(pipeline.as_ref()) {
         tracing::info!("paused: not reconciling");
         return Ok(Action::await_change());
     }
@@ -57,29 +55,15 @@ pub async fn reconcile(pipeline: Arc<ContentPipeline>, ctx: Arc<Context>) -> Res
 
 /// Requeues a failed pipeline with a per-object exponential backoff and counts the error.
 pub fn error_policy(pipeline: Arc<ContentPipeline>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.reconcile_failure(CONTROLLER, error);
-    let key = format!(
-        "{}/{}",
-        pipeline.namespace().unwrap_or_default(),
-        pipeline.name_any()
-    );
-    let delay = ctx
-        .backoff
-        .next_delay(&key, ctx.config.backoff_base, ctx.config.backoff_max);
-    tracing::warn!(object = %key, error = %error, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
-}
-
-fn is_paused(pipeline: &ContentPipeline) -> bool {
-    pipeline
-        .annotations()
-        .get(PAUSE_ANNOTATION)
-        .is_some_and(|v| v == "true")
+    common::backoff_requeue(CONTROLLER, pipeline.as_ref(), error, &ctx)
 }
 
 /// Converges the pipeline and records the outcome in its status.
 async fn apply(pipeline: &ContentPipeline, ctx: &Context) -> Result<Action> {
-    let platform = match resolve_platform(pipeline, ctx).await? {
+    let namespace = labels::namespace(pipeline)?;
+    let platform = match common::resolve_platform(ctx, &namespace, &pipeline.spec.platform_ref)
+        .await?
+    {
         Ok(platform) => platform,
         Err(refusal) => {
             tracing::info!(reason = refusal.reason, message = %refusal.message, "platform unusable");
@@ -111,51 +95,6 @@ async fn apply(pipeline: &ContentPipeline, ctx: &Context) -> Result<Action> {
             Err(error)
         }
     }
-}
-
-/// Why the referenced Platform cannot be used.
-#[derive(Debug)]
-struct Refusal {
-    reason: &'static str,
-    message: String,
-}
-
-/// The Platform the pipeline references, if it exists and admits the pipeline's namespace.
-async fn resolve_platform(
-    pipeline: &ContentPipeline,
-    ctx: &Context,
-) -> Result<std::result::Result<Platform, Refusal>> {
-    let namespace = labels::namespace(pipeline)?;
-    let reference = &pipeline.spec.platform_ref;
-    let platform_namespace = tenancy::platform_namespace(reference, &namespace);
-    let Some(platform) =
-        kube_ops::get_opt::<Platform>(&ctx.client, platform_namespace, &reference.name).await?
-    else {
-        return Ok(Err(Refusal {
-            reason: "PlatformNotFound",
-            message: format!("Platform {platform_namespace}/{} not found", reference.name),
-        }));
-    };
-    // Only a cross-namespace reference needs the namespace's labels.
-    let namespace_labels = if platform_namespace == namespace {
-        Default::default()
-    } else {
-        Api::<Namespace>::all(ctx.client.clone())
-            .get_opt(&namespace)
-            .await
-            .map_err(|e| Error::kube("get", "Namespace", &namespace, e))?
-            .map(|ns| ns.metadata.labels.unwrap_or_default())
-            .unwrap_or_default()
-    };
-    Ok(
-        match tenancy::admits(&platform, &namespace, &namespace_labels) {
-            Ok(()) => Ok(platform),
-            Err(e) => Err(Refusal {
-                reason: "PlatformNotAdmitted",
-                message: e.to_string(),
-            }),
-        },
-    )
 }
 
 /// Writes the status by server-side apply on the status subresource.

@@ -3,17 +3,14 @@
 
 use super::*;
 use crate::context::{Config, Diagnostics};
-use crate::controllers::backends::{Backends, MongoUsers, RabbitAdmin, RabbitTopologies};
+use crate::controllers::test_support::{
+    self, FakeBackends, Fakes, assert_ssa, b64, condition, seed_platform_and_admin_secrets,
+};
 use crate::fixtures::{mk_pipeline, mk_platform};
 use crate::metrics::Metrics;
 use crate::mock_api::{ApiServer, Call};
-use crate::provision::mongodb::{MongoError, UserChange, UserSpec};
-use crate::provision::rabbitmq::{ApplyReport, QueueRemoval, RabbitError, RemoveReport, Topology};
-use crate::secrets::SecretString;
-use async_trait::async_trait;
 use machina_crds::common::DeletionPolicy;
 use serde_json::{Value, json};
-use std::sync::Mutex;
 use std::time::Duration;
 
 const CP: &str = "/apis/machina.dev/v1alpha1/namespaces/shop/contentpipelines/product-copy";
@@ -21,68 +18,6 @@ const PLATFORM: &str = "/apis/machina.dev/v1alpha1/namespaces/shop/platforms/acm
 const SECRETS: &str = "/api/v1/namespaces/shop/secrets";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
 const USER_BASE: &str = "machina.cp.shop.product-copy";
-
-/// Provisioners that record what they were asked.
-#[derive(Default)]
-struct FakeBackends {
-    calls: Mutex<Vec<String>>,
-    mongo_down: bool,
-}
-
-impl FakeBackends {
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().expect("lock").clone()
-    }
-    fn record(&self, call: String) {
-        self.calls.lock().expect("lock").push(call);
-    }
-}
-
-struct Recorder(Arc<FakeBackends>);
-
-#[async_trait]
-impl MongoUsers for Recorder {
-    async fn ensure_user(&self, spec: &UserSpec) -> Result<UserChange, MongoError> {
-        self.0
-            .record(format!("mongo.ensure_user {} {}", spec.db, spec.user));
-        Ok(UserChange::Created)
-    }
-    async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError> {
-        self.0.record(format!("mongo.drop_user {db} {user}"));
-        Ok(true)
-    }
-}
-
-#[async_trait]
-impl RabbitTopologies for Recorder {
-    async fn apply(&self, t: &Topology, _: &SecretString) -> Result<ApplyReport, RabbitError> {
-        self.0
-            .record(format!("rabbit.apply {} {}", t.vhost, t.user));
-        Ok(ApplyReport::default())
-    }
-    async fn remove(&self, t: &Topology, r: QueueRemoval) -> Result<RemoveReport, RabbitError> {
-        self.0
-            .record(format!("rabbit.remove {} {} {r:?}", t.vhost, t.user));
-        Ok(RemoveReport::default())
-    }
-}
-
-struct Fakes(Arc<FakeBackends>);
-
-#[async_trait]
-impl Backends for Fakes {
-    async fn mongo(&self, _: &SecretString) -> Result<Arc<dyn MongoUsers>, MongoError> {
-        if self.0.mongo_down {
-            return Err(MongoError::InvalidAdminUri {
-                reason: "server selection timed out".into(),
-            });
-        }
-        Ok(Arc::new(Recorder(self.0.clone())))
-    }
-    async fn rabbit(&self, _: &RabbitAdmin) -> Result<Arc<dyn RabbitTopologies>, RabbitError> {
-        Ok(Arc::new(Recorder(self.0.clone())))
-    }
-}
 
 struct World {
     ctx: Arc<Context>,
@@ -111,34 +46,6 @@ fn world() -> World {
     world_with(FakeBackends::default())
 }
 
-fn b64(s: &str) -> String {
-    // Secret data as the API returns it, through k8s-openapi's own encoding.
-    serde_json::to_value(k8s_openapi::ByteString(s.as_bytes().to_vec()))
-        .expect("encode")
-        .as_str()
-        .expect("string")
-        .to_owned()
-}
-
-fn seed_platform_and_admin_secrets(api: &ApiServer) {
-    api.seed(
-        PLATFORM,
-        serde_json::to_value(mk_platform()).expect("platform"),
-    );
-    api.seed(
-        &format!("{SECRETS}/acme-mongodb-admin"),
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acme-mongodb-admin"},
-               "data": {"uri": b64("mongodb://root:rootpw@mongo.data.svc:27017/admin")}}),
-    );
-    api.seed(
-        &format!("{SECRETS}/acme-rabbitmq-admin"),
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acme-rabbitmq-admin"},
-               "data": {"username": b64("machina-admin"), "password": b64("adminpw"),
-                        "amqpUrl": b64("amqp://machina-admin:adminpw@rabbitmq.data.svc:5672/%2f"),
-                        "managementUrl": b64("http://rabbitmq.data.svc:15672")}}),
-    );
-}
-
 /// The sample pipeline, with the finalizer already added, seeded in the API.
 fn finalized_pipeline(api: &ApiServer) -> Arc<ContentPipeline> {
     let mut pipeline = mk_pipeline();
@@ -150,55 +57,17 @@ fn finalized_pipeline(api: &ApiServer) -> Arc<ContentPipeline> {
 fn deleted(api: &ApiServer, policy: DeletionPolicy) -> Arc<ContentPipeline> {
     let mut pipeline = (*finalized_pipeline(api)).clone();
     pipeline.spec.deletion_policy = policy;
-    pipeline.metadata.deletion_timestamp =
-        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            k8s_openapi::jiff::Timestamp::from_second(1_700_000_000).expect("time"),
-        ));
+    pipeline.metadata.deletion_timestamp = Some(test_support::deleted_at());
     api.seed(CP, serde_json::to_value(&pipeline).expect("pipeline"));
     Arc::new(pipeline)
 }
 
 fn status_patch(api: &ApiServer) -> Value {
-    let calls = api.calls();
-    let call = calls
-        .iter()
-        .rev()
-        .find(|c| c.method == "PATCH" && c.path == format!("{CP}/status"))
-        .expect("a status patch");
-    assert_ssa(call);
-    call.body["status"].clone()
-}
-
-fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
-    status["conditions"]
-        .as_array()
-        .expect("conditions")
-        .iter()
-        .find(|c| c["type"] == type_)
-        .unwrap_or_else(|| panic!("condition {type_} in {status}"))
-}
-
-fn assert_ssa(call: &Call) {
-    assert!(
-        call.content_type.starts_with("application/apply-patch"),
-        "{} is not a server-side apply: {}",
-        call.line(),
-        call.content_type
-    );
-    assert!(
-        call.query.contains("fieldManager=machina-operator") && call.query.contains("force=true"),
-        "{}: {}",
-        call.line(),
-        call.query
-    );
+    test_support::status_patch(api, CP)
 }
 
 fn event_reasons(api: &ApiServer) -> Vec<String> {
-    api.calls()
-        .iter()
-        .filter(|c| c.method == "POST" && c.path == EVENTS)
-        .map(|c| c.body["reason"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    test_support::event_reasons(api, "shop")
 }
 
 #[tokio::test]

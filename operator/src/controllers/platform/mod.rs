@@ -12,7 +12,7 @@ mod tests;
 use crate::context::Context;
 use crate::controllers::content_pipeline::health_of_rollout;
 use crate::controllers::health::{Health, set_health};
-use crate::controllers::kube_ops;
+use crate::controllers::{common, kube_ops};
 use crate::platform::{self, BackendConnections, shared_services};
 use crate::pod::PlatformSettings;
 use crate::{Error, Result, labels, secrets};
@@ -33,16 +33,9 @@ pub const CONTROLLER: &str = "platform";
 #[tracing::instrument(skip_all, fields(namespace = platform.namespace(), name = %platform.name_any()))]
 pub async fn reconcile(platform: Arc<Platform>, ctx: Arc<Context>) -> Result<Action> {
     let _timer = ctx.metrics.reconcile(CONTROLLER);
-    let key = format!(
-        "{}/{}",
-        labels::namespace(platform.as_ref())?,
-        platform.name_any()
-    );
-    let paused = platform
-        .annotations()
-        .get(crate::controllers::content_pipeline::PAUSE_ANNOTATION)
-        .is_some_and(|v| v == "true");
-    if paused || platform.metadata.deletion_timestamp.is_some() {
+    labels::namespace(platform.as_ref())?;
+    let key = common::object_key(platform.as_ref());
+    if common::is_paused(platform.as_ref()) || platform.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     match converge(&platform, &ctx).await {
@@ -70,17 +63,7 @@ pub async fn reconcile(platform: Arc<Platform>, ctx: Arc<Context>) -> Result<Act
 
 /// Requeues a failed Platform with a per-object exponential backoff and counts the error.
 pub fn error_policy(platform: Arc<Platform>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.reconcile_failure(CONTROLLER, error);
-    let key = format!(
-        "{}/{}",
-        platform.namespace().unwrap_or_default(),
-        platform.name_any()
-    );
-    let delay = ctx
-        .backoff
-        .next_delay(&key, ctx.config.backoff_base, ctx.config.backoff_max);
-    tracing::warn!(object = %key, error = %error, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    common::backoff_requeue(CONTROLLER, platform.as_ref(), error, &ctx)
 }
 
 /// The connection strings of the Platform's backends, from the Secrets it references.
