@@ -92,24 +92,7 @@ pub fn merge_under(defaults: &Value, value: Value) -> Value {
 }
 
 /// JSON text with object keys sorted, so equal values always hash the same.
-pub fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", items.join(","))
-        }
-        other => other.to_string(),
-    }
-}
+pub use machina_kit::canonical_json as canonical;
 
 #[cfg(test)]
 mod tests {

@@ -28,6 +28,7 @@
 
 pub mod auth;
 pub mod backing;
+pub mod canonical;
 pub mod config;
 pub mod env;
 pub mod error;
@@ -40,6 +41,7 @@ pub mod secret;
 pub mod telemetry;
 
 pub use backing::{amqp::Amqp, mongo::Mongo, redis::Redis};
+pub use canonical::canonical_json;
 pub use config::{CommonConfig, LogFormat};
 pub use env::Vars;
 pub use error::{Error, Result};

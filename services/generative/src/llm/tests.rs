@@ -31,7 +31,7 @@ async fn completes_with_usage_cost_and_the_bearer_key() {
     let mock = mock().await;
     mock.push(MockReply::Content("three word answer".into()));
     let mut config = mk_config(&mock, 0);
-    config.primary.api_key = Some(Secret::new("sk-test"));
+    config.primary.api_key = Some(Secret::new("sk-test".into()));
     config.primary.input_cost_per_million_tokens = Some(0.15);
     config.primary.output_cost_per_million_tokens = Some(0.6);
     let mut request = ChatRequest::new("say something nice");
@@ -224,7 +224,7 @@ fn config_from_the_provider_spec() {
         "inputCostPerMillionTokens": 0.15
     }))
     .expect("provider");
-    let config = LlmConfig::from_provider(&provider, Some(Secret::new("k")));
+    let config = LlmConfig::from_provider(&provider, Some(Secret::new("k".into())));
     assert_eq!(config.timeout, Duration::from_secs(30));
     assert_eq!(config.retry.max_retries, 4);
     assert_eq!(config.primary.input_cost_per_million_tokens, Some(0.15));

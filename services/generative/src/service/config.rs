@@ -108,7 +108,9 @@ impl Config {
             jobs_queue: vars.raw("JOBS_QUEUE").map(str::to_owned),
             prefetch: vars.or("PREFETCH", "an integer from 1 to 65535", 8)?,
             max_deliveries,
-            llm_api_key: vars.raw("LLM_API_KEY").map(Secret::new),
+            llm_api_key: vars
+                .raw("LLM_API_KEY")
+                .map(|key| Secret::new(key.to_owned())),
             llm_fallback_base_url: url("LLM_FALLBACK_BASE_URL")?,
             llm_fallback_model: vars.raw("LLM_FALLBACK_MODEL").map(str::to_owned),
         })
@@ -140,7 +142,10 @@ mod tests {
         assert_eq!(config.template_refresh, Duration::from_secs(2));
         assert_eq!(config.events_exchange, "machina.events");
         assert_eq!(config.jobs_queue_for("copy"), "machina.generative.copy");
-        assert_eq!(format!("{:?}", config.llm_api_key), "Some(***)");
+        assert_eq!(
+            format!("{:?}", config.llm_api_key),
+            "Some(Secret([REDACTED]))"
+        );
     }
 
     #[test]

@@ -81,24 +81,7 @@ pub fn capped(limits: Limits, caps: &Limits) -> Limits {
 }
 
 /// JSON text with object keys sorted at every level, so equal values hash equally.
-pub fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", items.join(","))
-        }
-        other => other.to_string(),
-    }
-}
+pub use machina_kit::canonical_json as canonical;
 
 /// The idempotency key: everything that makes a version what it is.
 pub fn content_checksum(doc: &VersionDoc, input_schema: Option<&Value>) -> String {
