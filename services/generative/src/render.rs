@@ -41,4 +41,12 @@ pub trait Renderer: Send + Sync + std::fmt::Debug {
 
     /// Renders a template string given inline (a system prompt) with `data`.
     fn render_str(&self, source: &str, data: &Value) -> Result<String, RenderError>;
+
+    /// The template versions in force as a stable string (the catalog's:
+    /// `local=template@version;dependency@version,...`): Cache
+    /// components mix it into their keys so that activating a new template version is not
+    /// hidden by results rendered with the previous one. Empty when unversioned.
+    fn versions_tag(&self) -> String {
+        String::new()
+    }
 }

@@ -2,11 +2,12 @@
 //! template service.
 //!
 //! `GET {TEMPLATES_URL}/v1/templates/{name}/bundle[?version=N]` returns a template version
-//! with every template it includes or extends. Each bundle is compiled once into an
-//! [`Engine`] cached by `(template, version)`; renders use the compiled engine and never
-//! touch the network. A binding without a pinned version follows the template's active
-//! version: [`TemplateCatalog::refresh`] re-resolves it (the service calls it every
-//! `TEMPLATE_REFRESH`); a failed refresh keeps the engine in force.
+//! with every template it includes or extends (at their active versions). Each bundle is
+//! compiled once into an [`Engine`] cached by the versions of the root and of every
+//! dependency, so activating a new version of an extended layout is picked up too; renders
+//! use the compiled engine and never touch the network. A binding without a pinned version
+//! follows the template's active version: [`TemplateCatalog::refresh`] re-resolves it (the
+//! service calls it every `TEMPLATE_REFRESH`); a failed refresh keeps the engine in force.
 
 use crate::render::{RenderError, Rendered, Renderer};
 use machina_crds::content_pipeline::TemplateBinding;
@@ -98,11 +99,26 @@ struct Compiled {
     root: String,
     version: i64,
     limits: Limits,
+    /// `name@version` of every template in the bundle: a dependency activated at a new
+    /// version changes it while the root version stays the same.
+    fingerprint: String,
+}
+
+/// `name@version` of every template of `bundle`, sorted.
+fn fingerprint(bundle: &Bundle) -> String {
+    let mut parts: Vec<String> = bundle
+        .templates
+        .iter()
+        .map(|t| format!("{}@{}", t.name, t.version.unwrap_or_default()))
+        .collect();
+    parts.sort();
+    parts.join(";")
 }
 
 impl Compiled {
     fn new(bundle: Bundle) -> Result<Self, TemplateError> {
         let root = bundle.root.name.clone();
+        let fingerprint = fingerprint(&bundle);
         let mut limits = Limits::default();
         let mut set = TemplateSet::new();
         for template in bundle.templates {
@@ -128,6 +144,7 @@ impl Compiled {
             root,
             version: bundle.root.version,
             limits,
+            fingerprint,
         })
     }
 }
@@ -140,8 +157,9 @@ pub struct TemplateCatalog {
     bindings: Vec<TemplateBinding>,
     /// Engine in force by local name.
     active: RwLock<HashMap<String, Arc<Compiled>>>,
-    /// Every engine compiled, by `(templateRef, version)`.
-    engines: Mutex<HashMap<(String, i64), Arc<Compiled>>>,
+    /// Every engine compiled, by `(templateRef, fingerprint)` (the versions of the root
+    /// and of every dependency).
+    engines: Mutex<HashMap<(String, String), Arc<Compiled>>>,
     /// Compiled inline templates (system prompts), by source.
     inline: Mutex<HashMap<String, Arc<Engine>>>,
 }
@@ -234,7 +252,7 @@ impl TemplateCatalog {
 
     async fn resolve(&self, binding: &TemplateBinding) -> Result<Arc<Compiled>, TemplateError> {
         let bundle = self.fetch(binding).await?;
-        let key = (binding.template_ref.clone(), bundle.root.version);
+        let key = (binding.template_ref.clone(), fingerprint(&bundle));
         if let Some(compiled) = lock(&self.engines).get(&key) {
             return Ok(compiled.clone());
         }
@@ -316,6 +334,22 @@ impl Renderer for TemplateCatalog {
             text,
             version: Some(compiled.version),
         })
+    }
+
+    fn versions_tag(&self) -> String {
+        let mut versions: Vec<(String, String)> = self
+            .active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, compiled)| (name.clone(), compiled.fingerprint.clone()))
+            .collect();
+        versions.sort();
+        versions
+            .iter()
+            .map(|(name, bundle)| format!("{name}={bundle}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn render_str(&self, source: &str, data: &Value) -> Result<String, RenderError> {

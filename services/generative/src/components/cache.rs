@@ -10,6 +10,7 @@ use super::{CacheOutcome, Component, ComponentError, ComponentOutput, RunContext
 use crate::backends::Cache;
 use crate::definition::checksum;
 use crate::json::{canonical, lookup};
+use crate::render::Renderer;
 use async_trait::async_trait;
 use machina_crds::content_pipeline::components::Cache as CacheSpec;
 use serde_json::Value;
@@ -21,6 +22,7 @@ pub struct CacheComponent {
     name: String,
     spec: CacheSpec,
     cache: Arc<dyn Cache>,
+    renderer: Option<Arc<dyn Renderer>>,
 }
 
 impl CacheComponent {
@@ -30,7 +32,15 @@ impl CacheComponent {
             name: name.to_owned(),
             spec,
             cache,
+            renderer: None,
         }
+    }
+
+    /// Mixes the template versions in force of `renderer` into the keys, so a newly
+    /// activated template version is rendered instead of served stale from the cache.
+    pub fn with_renderer(mut self, renderer: Option<Arc<dyn Renderer>>) -> Self {
+        self.renderer = renderer;
+        self
     }
 
     /// The cache key for `input`.
@@ -45,6 +55,16 @@ impl CacheComponent {
                 .map(|path| lookup(input, path).cloned().unwrap_or(Value::Null))
                 .collect();
             canonical(&Value::Array(values))
+        };
+        let tag = self
+            .renderer
+            .as_ref()
+            .map(|r| r.versions_tag())
+            .unwrap_or_default();
+        let material = if tag.is_empty() {
+            material
+        } else {
+            format!("{tag}\n{material}")
         };
         format!(
             "machina:cp:{}:{}:{}:{}",
@@ -119,5 +139,54 @@ mod tests {
         assert_eq!(hit.value, json!("cached page"));
         let other_tone = json!({"sku": "ABC-123", "tone": "premium"});
         assert_ne!(component.key(&ctx, &other_tone), key);
+    }
+
+    /// A renderer whose only trait is the versions it reports.
+    #[derive(Debug, Default)]
+    struct Versions(std::sync::Mutex<String>);
+
+    impl Renderer for Versions {
+        fn render(
+            &self,
+            template: &str,
+            _: &Value,
+        ) -> Result<crate::render::Rendered, crate::render::RenderError> {
+            Err(crate::render::RenderError::UnknownTemplate {
+                template: template.to_owned(),
+            })
+        }
+
+        fn render_str(
+            &self,
+            source: &str,
+            _: &Value,
+        ) -> Result<String, crate::render::RenderError> {
+            Ok(source.to_owned())
+        }
+
+        fn versions_tag(&self) -> String {
+            self.0.lock().map(|v| v.clone()).unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn a_new_template_version_is_a_new_key() {
+        let versions = Arc::new(Versions::default());
+        *versions.0.lock().expect("lock") = "page=product-page@1".to_owned();
+        let component =
+            mk_cache(Arc::new(MemoryCache::new())).with_renderer(Some(versions.clone()));
+        let ctx = mk_ctx(json!({}));
+        let input = json!({"sku": "ABC-123", "tone": "neutral"});
+        let before = component.key(&ctx, &input);
+        assert_eq!(component.key(&ctx, &input), before, "stable");
+        *versions.0.lock().expect("lock") = "page=product-page@2".to_owned();
+        assert_ne!(component.key(&ctx, &input), before);
+        assert_eq!(
+            mk_cache(Arc::new(MemoryCache::new())).key(&ctx, &input),
+            mk_cache(Arc::new(MemoryCache::new()))
+                .with_renderer(Some(Arc::new(Versions::default())))
+                .key(&ctx, &input),
+            "an unversioned renderer leaves the key as it was"
+        );
     }
 }

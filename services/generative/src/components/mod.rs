@@ -224,11 +224,14 @@ pub fn build(
             block(&spec.lookup_document, ty)?,
             need(&backends.documents, "document store")?,
         )),
-        ComponentType::Cache => Box::new(CacheComponent::new(
-            &spec.name,
-            block(&spec.cache, ty)?,
-            need(&backends.cache, "cache")?,
-        )),
+        ComponentType::Cache => Box::new(
+            CacheComponent::new(
+                &spec.name,
+                block(&spec.cache, ty)?,
+                need(&backends.cache, "cache")?,
+            )
+            .with_renderer(backends.renderer.clone()),
+        ),
         ComponentType::Store => Box::new(StoreComponent::new(
             &spec.name,
             block(&spec.store, ty)?,

@@ -267,6 +267,11 @@ impl Env {
         }
     }
 
+    /// Points the workers started from now on at another template service.
+    pub fn set_templates_url(&mut self, url: impl Into<String>) {
+        self.templates_url = url.into();
+    }
+
     /// A worker (its own connections) over this environment.
     pub async fn worker(&self) -> TestApp {
         let metrics = Metrics::new();
