@@ -218,3 +218,44 @@ pub fn credential_data(
         (PASSWORD_KEY.to_owned(), password),
     ])
 }
+
+/// What a cleanup did with the external state.
+#[derive(Debug)]
+pub enum CleanupOutcome {
+    /// `deletionPolicy: Retain`: nothing was touched.
+    Retained,
+    /// `deletionPolicy: Delete`: `Ok(left)` lists what was kept (queues with messages),
+    /// `Err(why)` says why nothing could be removed (Platform, admin Secret or backend gone).
+    Removed(std::result::Result<Vec<String>, String>),
+}
+
+/// The Event a cleanup records: type, reason and note. `external` describes the external
+/// state in words (no secret in it); `removed` is the note of a complete removal.
+pub fn cleanup_event(
+    outcome: CleanupOutcome,
+    external: &str,
+    removed: &str,
+) -> (EventType, &'static str, String) {
+    match outcome {
+        CleanupOutcome::Retained => (
+            EventType::Normal,
+            "ExternalStateRetained",
+            format!("deletionPolicy Retain: kept {external}"),
+        ),
+        CleanupOutcome::Removed(Ok(left)) if left.is_empty() => (
+            EventType::Normal,
+            "ExternalStateRemoved",
+            removed.to_owned(),
+        ),
+        CleanupOutcome::Removed(Ok(left)) => (
+            EventType::Warning,
+            "ExternalStateLeftBehind",
+            format!("left behind: {}", left.join("; ")),
+        ),
+        CleanupOutcome::Removed(Err(why)) => (
+            EventType::Warning,
+            "ExternalStateLeftBehind",
+            format!("{why}; left behind: {external}"),
+        ),
+    }
+}

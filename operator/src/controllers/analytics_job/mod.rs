@@ -15,7 +15,7 @@ mod tests;
 pub use converge::{analytics_database, user_spec};
 
 use crate::context::Context;
-use crate::controllers::common::{self, admin_credentials};
+use crate::controllers::common::{self, CleanupOutcome, admin_credentials};
 use crate::controllers::content_pipeline::degraded_reason;
 use crate::controllers::health::Health;
 use crate::controllers::kube_ops;
@@ -23,7 +23,6 @@ use crate::pod::PlatformSettings;
 use crate::provision::rabbitmq::{QueueRemoval, Topology, analytics_base};
 use crate::{Error, Result, labels};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event, finalizer};
 use kube::{Api, ResourceExt};
 use machina_crds::AnalyticsJob;
@@ -104,30 +103,15 @@ async fn cleanup(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
     let base = analytics_base(job)?;
     let what =
         format!("MongoDB user {base}; RabbitMQ user and queue {base} and its dead-letter queue");
-    let (type_, reason, note) = match job.spec.deletion_policy {
-        DeletionPolicy::Retain => (
-            EventType::Normal,
-            "ExternalStateRetained",
-            format!("deletionPolicy Retain: kept {what}"),
-        ),
-        DeletionPolicy::Delete => match remove_external(job, ctx).await? {
-            Ok(left) if left.is_empty() => (
-                EventType::Normal,
-                "ExternalStateRemoved",
-                "dropped the MongoDB user and removed the RabbitMQ queue".to_owned(),
-            ),
-            Ok(left) => (
-                EventType::Warning,
-                "ExternalStateLeftBehind",
-                format!("left behind: {}", left.join("; ")),
-            ),
-            Err(why) => (
-                EventType::Warning,
-                "ExternalStateLeftBehind",
-                format!("{why}; left behind: {what}"),
-            ),
-        },
+    let outcome = match job.spec.deletion_policy {
+        DeletionPolicy::Retain => CleanupOutcome::Retained,
+        DeletionPolicy::Delete => CleanupOutcome::Removed(remove_external(job, ctx).await?),
     };
+    let (type_, reason, note) = common::cleanup_event(
+        outcome,
+        &what,
+        "dropped the MongoDB user and removed the RabbitMQ queue",
+    );
     tracing::info!(reason, note = %note, "analytics job deleted");
     common::publish(ctx, job, type_, reason, "Cleanup", note).await;
     Ok(Action::await_change())

@@ -10,6 +10,7 @@
 use super::converge::admin_credentials;
 use crate::content_pipeline::builders::database;
 use crate::context::Context;
+use crate::controllers::common::CleanupOutcome;
 use crate::controllers::{common, kube_ops};
 use crate::pod::PlatformSettings;
 use crate::provision::CredentialSlot;
@@ -17,40 +18,22 @@ use crate::provision::mongodb::pipeline_user;
 use crate::provision::rabbitmq::{QueueRemoval, Topology, pipeline_base};
 use crate::{Error, Result, labels};
 use kube::runtime::controller::Action;
-use kube::runtime::events::EventType;
 use machina_crds::common::DeletionPolicy;
 use machina_crds::tenancy;
 use machina_crds::{ContentPipeline, Platform};
 
 /// Removes (or retains) the pipeline's external state and reports it in an Event.
 pub async fn cleanup(pipeline: &ContentPipeline, ctx: &Context) -> Result<Action> {
-    let (event_type, reason, note) = match pipeline.spec.deletion_policy {
-        DeletionPolicy::Retain => (
-            EventType::Normal,
-            "ExternalStateRetained",
-            format!(
-                "deletionPolicy Retain: kept {}",
-                describe_external(pipeline)?
-            ),
-        ),
-        DeletionPolicy::Delete => match remove_external(pipeline, ctx).await? {
-            Ok(left) if left.is_empty() => (
-                EventType::Normal,
-                "ExternalStateRemoved",
-                "dropped the MongoDB user and removed the RabbitMQ topology".to_owned(),
-            ),
-            Ok(left) => (
-                EventType::Warning,
-                "ExternalStateLeftBehind",
-                format!("left behind: {}", left.join("; ")),
-            ),
-            Err(why) => (
-                EventType::Warning,
-                "ExternalStateLeftBehind",
-                format!("{why}; left behind: {}", describe_external(pipeline)?),
-            ),
-        },
+    let external = describe_external(pipeline)?;
+    let outcome = match pipeline.spec.deletion_policy {
+        DeletionPolicy::Retain => CleanupOutcome::Retained,
+        DeletionPolicy::Delete => CleanupOutcome::Removed(remove_external(pipeline, ctx).await?),
     };
+    let (event_type, reason, note) = common::cleanup_event(
+        outcome,
+        &external,
+        "dropped the MongoDB user and removed the RabbitMQ topology",
+    );
     tracing::info!(reason, note = %note, "pipeline deleted");
     common::publish(ctx, pipeline, event_type, reason, "Cleanup", note).await;
     Ok(Action::await_change())
