@@ -163,3 +163,36 @@ pub fn seed_platform_and_admin_secrets(api: &ApiServer) {
                         "managementUrl": b64("http://rabbitmq.data.svc:15672")}}),
     );
 }
+
+/// A reconciler's world: the context over the mock API and fake provisioners.
+pub struct World {
+    /// The reconciler's context.
+    pub ctx: Arc<crate::context::Context>,
+    /// The mock API server, with its recorded calls.
+    pub api: ApiServer,
+    /// The fake provisioners, with their recorded calls.
+    pub backends: Arc<FakeBackends>,
+}
+
+/// A world whose provisioners behave as `fakes` says.
+pub fn world_with(fakes: FakeBackends) -> World {
+    let (client, api) = ApiServer::start();
+    let backends = Arc::new(fakes);
+    let ctx = crate::context::Context::new(
+        client,
+        crate::context::Config::default(),
+        Arc::new(Fakes(backends.clone())),
+        crate::metrics::Metrics::default(),
+        Arc::new(crate::context::Diagnostics::default()),
+    );
+    World {
+        ctx: Arc::new(ctx),
+        api,
+        backends,
+    }
+}
+
+/// A world with healthy fake provisioners.
+pub fn world() -> World {
+    world_with(FakeBackends::default())
+}

@@ -2,13 +2,11 @@
 //! record their calls.
 
 use super::*;
-use crate::context::{Config, Diagnostics};
 use crate::controllers::test_support::{
-    FakeBackends, Fakes, assert_ssa, condition, deleted_at, event_reasons,
-    seed_platform_and_admin_secrets, status_patch,
+    FakeBackends, World, assert_ssa, condition, deleted_at, event_reasons,
+    seed_platform_and_admin_secrets, status_patch, world, world_with,
 };
 use crate::fixtures::mk_analytics_job;
-use crate::metrics::Metrics;
 use crate::mock_api::ApiServer;
 use machina_crds::analytics_job::JobMode;
 use serde_json::json;
@@ -18,29 +16,6 @@ const SECRETS: &str = "/api/v1/namespaces/shop/secrets";
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/shop/deployments/content-engagement-analytics";
 const CRONJOB: &str = "/apis/batch/v1/namespaces/shop/cronjobs/content-engagement-analytics";
 const USER: &str = "machina.aj.shop.content-engagement";
-
-struct World {
-    ctx: Arc<Context>,
-    api: ApiServer,
-    backends: Arc<FakeBackends>,
-}
-
-fn world() -> World {
-    let (client, api) = ApiServer::start();
-    let backends = Arc::new(FakeBackends::default());
-    let ctx = Context::new(
-        client,
-        Config::default(),
-        Arc::new(Fakes(backends.clone())),
-        Metrics::default(),
-        Arc::new(Diagnostics::default()),
-    );
-    World {
-        ctx: Arc::new(ctx),
-        api,
-        backends,
-    }
-}
 
 fn finalized(api: &ApiServer, edit: impl FnOnce(&mut AnalyticsJob)) -> Arc<AnalyticsJob> {
     let mut job = mk_analytics_job();
@@ -150,18 +125,10 @@ async fn a_missing_platform_is_degraded() {
 
 #[tokio::test]
 async fn an_unreachable_mongodb_is_degraded_and_an_error() {
-    let (client, api) = ApiServer::start();
-    let backends = Arc::new(FakeBackends {
+    let World { ctx, api, .. } = world_with(FakeBackends {
         mongo_down: true,
         ..FakeBackends::default()
     });
-    let ctx = Arc::new(Context::new(
-        client,
-        Config::default(),
-        Arc::new(Fakes(backends)),
-        Metrics::default(),
-        Arc::new(Diagnostics::default()),
-    ));
     seed_platform_and_admin_secrets(&api);
     reconcile(finalized(&api, |_| {}), ctx)
         .await

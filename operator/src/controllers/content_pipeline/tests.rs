@@ -2,12 +2,11 @@
 //! record their calls: the exact HTTP calls (method, path, field manager, bodies) it makes.
 
 use super::*;
-use crate::context::{Config, Diagnostics};
 use crate::controllers::test_support::{
-    self, FakeBackends, Fakes, assert_ssa, b64, condition, seed_platform_and_admin_secrets,
+    self, FakeBackends, assert_ssa, b64, condition, seed_platform_and_admin_secrets, world,
+    world_with,
 };
 use crate::fixtures::{mk_pipeline, mk_platform};
-use crate::metrics::Metrics;
 use crate::mock_api::{ApiServer, Call};
 use machina_crds::common::DeletionPolicy;
 use serde_json::{Value, json};
@@ -18,33 +17,6 @@ const PLATFORM: &str = "/apis/machina.dev/v1alpha1/namespaces/shop/platforms/acm
 const SECRETS: &str = "/api/v1/namespaces/shop/secrets";
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
 const USER_BASE: &str = "machina.cp.shop.product-copy";
-
-struct World {
-    ctx: Arc<Context>,
-    api: ApiServer,
-    backends: Arc<FakeBackends>,
-}
-
-fn world_with(fakes: FakeBackends) -> World {
-    let (client, api) = ApiServer::start();
-    let backends = Arc::new(fakes);
-    let ctx = Context::new(
-        client,
-        Config::default(),
-        Arc::new(Fakes(backends.clone())),
-        Metrics::default(),
-        Arc::new(Diagnostics::default()),
-    );
-    World {
-        ctx: Arc::new(ctx),
-        api,
-        backends,
-    }
-}
-
-fn world() -> World {
-    world_with(FakeBackends::default())
-}
 
 /// The sample pipeline, with the finalizer already added, seeded in the API.
 fn finalized_pipeline(api: &ApiServer) -> Arc<ContentPipeline> {
