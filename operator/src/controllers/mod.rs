@@ -15,6 +15,7 @@ pub mod analytics_job;
 pub mod backends;
 pub mod common;
 pub mod content_pipeline;
+pub mod dependents;
 pub mod health;
 pub mod kube_ops;
 pub mod platform;
@@ -23,13 +24,14 @@ pub mod template;
 mod test_support;
 
 use crate::context::Context;
+use crate::{Error, Result};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client};
 use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template};
@@ -80,16 +82,66 @@ where
         .await;
 }
 
-/// Runs the Platform, ContentPipeline, Template and AnalyticsJob controllers (one of each per watched namespace,
-/// or one of each for all namespaces) until a shutdown signal; marks the operator ready
-/// once their watchers have listed what they watch.
+/// The controllers being started, and the caches that must list before the operator is ready.
+#[derive(Default)]
+struct Launch {
+    runs: Vec<BoxFuture<'static, ()>>,
+    synced: Vec<BoxFuture<'static, bool>>,
+}
+
+impl Launch {
+    /// Adds a controller with its reconcile function and error policy.
+    fn add<K, F>(
+        &mut self,
+        controller: Controller<K>,
+        reconcile: impl FnMut(Arc<K>, Arc<Context>) -> F + Send + 'static,
+        error_policy: impl Fn(Arc<K>, &Error, Arc<Context>) -> Action + Send + Sync + 'static,
+        ctx: Arc<Context>,
+    ) where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+        F: std::future::Future<Output = Result<Action>> + Send + 'static,
+    {
+        let store = controller.store();
+        self.synced.push(Box::pin(
+            async move { store.wait_until_ready().await.is_ok() },
+        ));
+        self.runs.push(Box::pin(drain(controller.run(
+            reconcile,
+            error_policy,
+            ctx,
+        ))));
+    }
+}
+
+/// Re-reconciles the objects of `controller` that name a Platform when that Platform changes.
+fn following_platforms<K>(
+    controller: Controller<K>,
+    client: &Client,
+    ns: Option<&str>,
+) -> Controller<K>
+where
+    K: dependents::OnPlatform + DeserializeOwned + Debug + Send + Sync,
+{
+    let mapper = dependents::mapper(controller.store());
+    controller.watches(
+        scoped::<Platform>(client, ns),
+        watcher::Config::default(),
+        mapper,
+    )
+}
+
+/// Runs the Platform, ContentPipeline, Template and AnalyticsJob controllers (one of each
+/// per watched namespace, or one of each for all namespaces) until a shutdown signal;
+/// marks the operator ready once their watchers have listed what they watch.
 pub async fn run(ctx: Arc<Context>) {
     let client = ctx.client.clone();
-    let mut runs: Vec<BoxFuture<'static, ()>> = Vec::new();
-    let mut pipeline_stores = Vec::new();
-    let mut platform_stores = Vec::new();
-    let mut template_stores = Vec::new();
-    let mut job_stores = Vec::new();
+    let mut launch = Launch::default();
     for ns in namespace_list(&ctx.config.watch_namespaces) {
         let ns = ns.as_deref();
         let pipelines = owning(
@@ -100,23 +152,23 @@ pub async fn run(ctx: Arc<Context>) {
             &client,
             ns,
         );
-        pipeline_stores.push(pipelines.store());
-        runs.push(Box::pin(drain(pipelines.run(
+        launch.add(
+            following_platforms(pipelines, &client, ns),
             content_pipeline::reconcile,
             content_pipeline::error_policy,
             ctx.clone(),
-        ))));
+        );
         let platforms = owning(
             Controller::new(scoped::<Platform>(&client, ns), watcher::Config::default()),
             &client,
             ns,
         );
-        platform_stores.push(platforms.store());
-        runs.push(Box::pin(drain(platforms.run(
+        launch.add(
+            platforms,
             platform::reconcile,
             platform::error_policy,
             ctx.clone(),
-        ))));
+        );
         let jobs = owning(
             Controller::new(
                 scoped::<AnalyticsJob>(&client, ns),
@@ -126,48 +178,35 @@ pub async fn run(ctx: Arc<Context>) {
             ns,
         )
         .owns(scoped::<CronJob>(&client, ns), owned_objects());
-        job_stores.push(jobs.store());
-        runs.push(Box::pin(drain(jobs.run(
+        launch.add(
+            following_platforms(jobs, &client, ns),
             analytics_job::reconcile,
             analytics_job::error_policy,
             ctx.clone(),
-        ))));
+        );
         // Templates own no Kubernetes object: only the Templates themselves are watched.
         let templates =
             Controller::new(scoped::<Template>(&client, ns), watcher::Config::default())
                 .with_config(ControllerConfig::default().concurrency(CONCURRENCY))
                 .shutdown_on_signal();
-        template_stores.push(templates.store());
-        runs.push(Box::pin(drain(templates.run(
+        launch.add(
+            following_platforms(templates, &client, ns),
             template::reconcile,
             template::error_policy,
             ctx.clone(),
-        ))));
+        );
     }
     let diagnostics = ctx.diagnostics.clone();
+    let Launch { runs, synced } = launch;
     let ready = async move {
-        for store in pipeline_stores {
-            if store.wait_until_ready().await.is_err() {
-                return;
-            }
+        if futures::future::join_all(synced)
+            .await
+            .into_iter()
+            .all(|ok| ok)
+        {
+            tracing::info!("watchers synced");
+            diagnostics.set_ready(true);
         }
-        for store in platform_stores {
-            if store.wait_until_ready().await.is_err() {
-                return;
-            }
-        }
-        for store in job_stores {
-            if store.wait_until_ready().await.is_err() {
-                return;
-            }
-        }
-        for store in template_stores {
-            if store.wait_until_ready().await.is_err() {
-                return;
-            }
-        }
-        tracing::info!("watchers synced");
-        diagnostics.set_ready(true);
     };
     tokio::join!(ready, futures::future::join_all(runs));
 }
