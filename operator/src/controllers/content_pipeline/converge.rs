@@ -3,12 +3,12 @@
 //! of the builders by server-side apply, and the deletion of what they no longer want.
 
 use super::kube_ops;
+use super::rotation;
 use crate::content_pipeline::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, database};
 use crate::content_pipeline::definition::worker_labels;
 use crate::content_pipeline::{self, CredentialVersions, redis};
 use crate::context::Context;
 use crate::pod::PlatformSettings;
-use crate::provision::CredentialSlot;
 use crate::provision::mongodb::{UserSpec, pipeline_user};
 use crate::provision::rabbitmq::Topology;
 use crate::secrets::{self, SecretString};
@@ -16,10 +16,11 @@ use crate::{Result, labels, names};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use machina_crds::{ContentPipeline, Platform};
 use std::collections::BTreeMap;
 
-pub use crate::controllers::common::{PASSWORD_KEY, USERNAME_KEY};
+pub use crate::controllers::common::PASSWORD_KEY;
 pub(super) use crate::controllers::common::{
     admin_credentials, credential_data, kept_or_new_password,
 };
@@ -44,18 +45,6 @@ struct Existing {
     mongodb: Option<Secret>,
     rabbitmq: Option<Secret>,
     redis: Option<Secret>,
-}
-
-/// The current MongoDB user: the one recorded in the Secret when it is one of the two
-/// rotation slots, else slot `a`.
-fn current_mongo_user(base: &str, secret: Option<&Secret>) -> String {
-    secret
-        .and_then(|s| kube_ops::secret_value(s, USERNAME_KEY))
-        .filter(|user| CredentialSlot::of_user(base, user.expose()).is_some())
-        .map_or_else(
-            || CredentialSlot::A.user(base),
-            |user| user.expose().to_owned(),
-        )
 }
 
 fn data_of(secret: &Secret) -> BTreeMap<String, ByteString> {
@@ -87,8 +76,22 @@ pub async fn converge(
     // MongoDB user, then the Secret holding it: the Secret never holds credentials that
     // do not authenticate.
     let db = database(pipeline, &settings)?;
-    let mongo_user = current_mongo_user(&pipeline_user(pipeline)?, existing.mongodb.as_ref());
-    let mongo_password = kept_or_new_password(existing.mongodb.as_ref(), PASSWORD_KEY)?;
+    let requested = pipeline
+        .annotations()
+        .get(rotation::ROTATE_ANNOTATION)
+        .map(String::as_str);
+    let plan = rotation::plan(
+        &pipeline_user(pipeline)?,
+        existing.mongodb.as_ref(),
+        requested,
+    );
+    let mongo_user = plan.user.clone();
+    let mongo_password = if plan.fresh_password {
+        tracing::info!(user = %mongo_user, "rotating the MongoDB credentials");
+        secrets::generate_password()?
+    } else {
+        kept_or_new_password(existing.mongodb.as_ref(), PASSWORD_KEY)?
+    };
     let spec = UserSpec::for_pipeline(pipeline, &settings, &mongo_user, mongo_password.clone())?;
     ctx.backends
         .mongo(&admin.mongo_uri)
@@ -97,12 +100,13 @@ pub async fn converge(
         .await?;
     let uri =
         secrets::mongodb_connection_string(&admin.mongo_uri, &mongo_user, &mongo_password, &db)?;
-    let mongo_secret = owned_secret(
+    let mut mongo_secret = owned_secret(
         pipeline,
         &secret_names[0],
         &credential_data(MONGODB_URI_KEY, uri, &mongo_user, mongo_password),
     )?;
-    let mongo_secret = kube_ops::apply(client, manager, &mongo_secret).await?;
+    mongo_secret.metadata.annotations = Some(plan.annotations()).filter(|a| !a.is_empty());
+    let applied_mongo_secret = kube_ops::apply(client, manager, &mongo_secret).await?;
 
     // RabbitMQ topology and user, then its Secret.
     let topology = Topology::for_pipeline(pipeline, platform)?;
@@ -139,7 +143,7 @@ pub async fn converge(
         None
     };
 
-    let mut worker_data = vec![data_of(&mongo_secret), data_of(&rabbit_secret)];
+    let mut worker_data = vec![data_of(&applied_mongo_secret), data_of(&rabbit_secret)];
     let redis_data = redis_secret.as_ref().map(data_of);
     worker_data.extend(redis_data.clone());
     let worker_version = secrets::credentials_version(&worker_data);
@@ -164,6 +168,29 @@ pub async fn converge(
     }
     for deletion in &objects.deletions {
         kube_ops::delete_obsolete(client, &namespace, deletion).await?;
+    }
+
+    // The last step of a rotation: the retired user goes once no pod runs with the old
+    // Secret (never in the reconcile that started the rotation: its rollout has not begun).
+    if let Some(retired) = plan.retired.as_deref()
+        && !plan.fresh_password
+        && rotation::rollout_complete(&worker)
+    {
+        ctx.backends
+            .mongo(&admin.mongo_uri)
+            .await?
+            .drop_user(&db, retired)
+            .await?;
+        tracing::info!(user = %retired, "retired MongoDB user dropped after the rollout");
+        mongo_secret.metadata.annotations = Some(
+            rotation::Plan {
+                retired: None,
+                ..plan.clone()
+            }
+            .annotations(),
+        )
+        .filter(|a| !a.is_empty());
+        kube_ops::apply(client, manager, &mongo_secret).await?;
     }
 
     let queue = topology

@@ -4,10 +4,12 @@
 //!
 //! - `converge`: provisioning and server-side apply of the owned objects.
 //! - `status`: the status (conditions, endpoint, replicas) computed from what was observed.
+//! - [`rotation`]: credential rotation without downtime (`machina.dev/rotate-credentials`).
 //! - `cleanup`: removal of external state when the pipeline is deleted; never hangs.
 
 mod cleanup;
 mod converge;
+pub mod rotation;
 mod status;
 #[cfg(test)]
 mod tests;

@@ -331,3 +331,143 @@ async fn error_policy_backs_off_exponentially_and_counts_errors() {
         "{metrics}"
     );
 }
+
+/// Seeds the pipeline's MongoDB Secret holding `user` with `annotations`, and a worker
+/// whose rollout has `replicas` pods of which `updated` run the latest template.
+fn seed_rotation_state(
+    api: &ApiServer,
+    user: &str,
+    annotations: Value,
+    replicas: i32,
+    updated: i32,
+) {
+    api.seed(
+        &format!("{SECRETS}/product-copy-mongodb"),
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "product-copy-mongodb", "annotations": annotations},
+               "data": {"username": b64(user), "password": b64("current-password")}}),
+    );
+    api.seed(
+        "/apis/apps/v1/namespaces/shop/deployments/product-copy",
+        json!({"status": {"observedGeneration": 0, "replicas": replicas, "readyReplicas": updated,
+                          "updatedReplicas": updated, "availableReplicas": updated}}),
+    );
+}
+
+/// The pipeline with the rotation annotation set to `request`.
+fn rotation_requested(api: &ApiServer, request: &str) -> Arc<ContentPipeline> {
+    let mut pipeline = (*finalized_pipeline(api)).clone();
+    pipeline
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(rotation::ROTATE_ANNOTATION.into(), request.into());
+    api.seed(CP, serde_json::to_value(&pipeline).expect("pipeline"));
+    Arc::new(pipeline)
+}
+
+/// The bodies of every apply of the pipeline's MongoDB Secret, in order.
+fn mongo_secret_applies(api: &ApiServer) -> Vec<Value> {
+    api.calls()
+        .into_iter()
+        .filter(|c| c.method == "PATCH" && c.path == format!("{SECRETS}/product-copy-mongodb"))
+        .map(|c| c.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rotation_request_moves_to_the_other_user_and_keeps_the_old_one_until_rollout() {
+    let w = world();
+    seed_platform_and_admin_secrets(&w.api);
+    seed_rotation_state(
+        &w.api,
+        &format!("{USER_BASE}-a"),
+        json!({rotation::ROTATED_FOR_ANNOTATION: "2026-10"}),
+        2,
+        2,
+    );
+    let pipeline = rotation_requested(&w.api, "2026-11");
+    reconcile(pipeline, w.ctx.clone()).await.expect("reconcile");
+
+    let backend_calls = w.backends.calls();
+    assert_eq!(
+        backend_calls[0],
+        format!("mongo.ensure_user acme_cp_shop_product_copy {USER_BASE}-b")
+    );
+    assert!(
+        !backend_calls
+            .iter()
+            .any(|c| c.starts_with("mongo.drop_user")),
+        "the old user must outlive the rollout: {backend_calls:?}"
+    );
+    let applies = mongo_secret_applies(&w.api);
+    assert_eq!(applies.len(), 1);
+    let secret = &applies[0];
+    assert_eq!(secret["data"]["username"], b64(&format!("{USER_BASE}-b")));
+    assert_ne!(secret["data"]["password"], b64("current-password"));
+    let annotations = &secret["metadata"]["annotations"];
+    assert_eq!(annotations[rotation::ROTATED_FOR_ANNOTATION], "2026-11");
+    assert_eq!(
+        annotations[rotation::RETIRED_USER_ANNOTATION],
+        format!("{USER_BASE}-a")
+    );
+}
+
+#[tokio::test]
+async fn the_retired_user_is_dropped_once_no_pod_runs_the_old_secret() {
+    let w = world();
+    seed_platform_and_admin_secrets(&w.api);
+    let rotated = json!({
+        rotation::ROTATED_FOR_ANNOTATION: "2026-11",
+        rotation::RETIRED_USER_ANNOTATION: format!("{USER_BASE}-a"),
+    });
+    seed_rotation_state(&w.api, &format!("{USER_BASE}-b"), rotated, 2, 2);
+    let pipeline = rotation_requested(&w.api, "2026-11");
+    reconcile(pipeline, w.ctx.clone()).await.expect("reconcile");
+
+    let backend_calls = w.backends.calls();
+    assert!(
+        backend_calls.contains(&format!(
+            "mongo.drop_user acme_cp_shop_product_copy {USER_BASE}-a"
+        )),
+        "{backend_calls:?}"
+    );
+    let applies = mongo_secret_applies(&w.api);
+    let last = applies.last().expect("secret applied");
+    assert_eq!(last["data"]["password"], b64("current-password"));
+    assert_eq!(
+        last["metadata"]["annotations"],
+        json!({rotation::ROTATED_FOR_ANNOTATION: "2026-11"})
+    );
+}
+
+#[tokio::test]
+async fn the_retired_user_stays_while_old_pods_still_run() {
+    let w = world();
+    seed_platform_and_admin_secrets(&w.api);
+    let rotated = json!({
+        rotation::ROTATED_FOR_ANNOTATION: "2026-11",
+        rotation::RETIRED_USER_ANNOTATION: format!("{USER_BASE}-a"),
+    });
+    seed_rotation_state(&w.api, &format!("{USER_BASE}-b"), rotated, 3, 2);
+    let pipeline = rotation_requested(&w.api, "2026-12");
+    reconcile(pipeline, w.ctx.clone()).await.expect("reconcile");
+
+    let backend_calls = w.backends.calls();
+    assert!(
+        !backend_calls
+            .iter()
+            .any(|c| c.starts_with("mongo.drop_user")),
+        "{backend_calls:?}"
+    );
+    assert_eq!(
+        backend_calls[0],
+        format!("mongo.ensure_user acme_cp_shop_product_copy {USER_BASE}-b"),
+        "a new request waits for the previous rotation to finish"
+    );
+    let applies = mongo_secret_applies(&w.api);
+    assert_eq!(
+        applies[0]["metadata"]["annotations"][rotation::RETIRED_USER_ANNOTATION],
+        format!("{USER_BASE}-a")
+    );
+}
