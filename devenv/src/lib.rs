@@ -13,6 +13,10 @@
 
 #![warn(missing_docs)]
 
+mod partition;
+
+pub use partition::Partition;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

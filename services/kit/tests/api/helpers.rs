@@ -147,3 +147,19 @@ pub async fn problem(response: reqwest::Response, status: u16) -> serde_json::Va
     assert!(body["title"].is_string(), "{body}");
     body
 }
+
+/// Polls `/readyz` until it answers `status`, failing the test after `within`.
+pub async fn wait_for_readyz(app: &TestApp, status: u16, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let got = app.get("/readyz").await.status().as_u16();
+        if got == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz stayed {got}, wanted {status} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

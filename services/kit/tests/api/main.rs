@@ -5,7 +5,6 @@ mod amqp;
 mod auth;
 mod config;
 mod errors;
-mod fake_redis;
 mod helpers;
 mod mongo;
 mod ops;

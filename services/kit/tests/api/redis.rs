@@ -5,33 +5,21 @@ use std::time::Duration;
 
 use machina_kit::{Metrics, Redis, Secret};
 
-use crate::{
-    fake_redis::FakeRedis,
-    helpers::{TestApp, free_addr, spawn_with},
-};
+use machina_devenv::{BackingServices, Partition};
+use redis::AsyncCommands;
 
-/// Polls `/readyz` until it answers `status` or `within` elapses.
-async fn wait_for_readyz(app: &TestApp, status: u16, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let got = app.get("/readyz").await.status().as_u16();
-        if got == status {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/readyz stayed {got}, wanted {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::helpers::{free_addr, spawn_with, wait_for_readyz};
 
 #[tokio::test]
 async fn redis_outage_turns_readyz_red_and_recovers_without_restart() {
-    let addr = free_addr().await;
+    // The real Redis of `devenv/up.sh`, behind a proxy the test can cut.
+    let backing = BackingServices::load_or_panic();
+    let (partition, url) = Partition::in_front_of(backing.redis_url.expose())
+        .await
+        .expect("proxy to Redis");
+    partition.cut();
     let metrics = Metrics::new();
-    let url = Secret::new(format!("redis://{addr}"));
-    let redis = Redis::connect(&url, metrics.clone()).expect("valid URL");
+    let redis = Redis::connect(&Secret::new(url), metrics.clone()).expect("valid URL");
     let check = redis.readiness_check();
     let app = spawn_with(move |app| app.with_metrics(metrics).readiness_check(check)).await;
 
@@ -48,15 +36,21 @@ async fn redis_outage_turns_readyz_red_and_recovers_without_restart() {
         "{text}"
     );
 
-    // Comes up: ready without restarting the service.
-    let fake = FakeRedis::start(addr).await;
-    wait_for_readyz(&app, 200, Duration::from_secs(10)).await;
+    // Comes up: ready without restarting the service, and commands work.
+    partition.restore();
+    wait_for_readyz(&app, 200, Duration::from_secs(20)).await;
+    let key = machina_devenv::unique_redis_prefix("kit-outage");
+    let mut conn = redis.connection();
+    let () = conn.set(&key, "v").await.expect("SET after recovery");
 
-    // Goes down again, then comes back.
-    fake.stop().await;
-    wait_for_readyz(&app, 503, Duration::from_secs(10)).await;
-    let _fake = FakeRedis::start(addr).await;
-    wait_for_readyz(&app, 200, Duration::from_secs(10)).await;
+    // Goes down again, then comes back; data written before is still there.
+    partition.cut();
+    wait_for_readyz(&app, 503, Duration::from_secs(20)).await;
+    partition.restore();
+    wait_for_readyz(&app, 200, Duration::from_secs(20)).await;
+    let value: String = conn.get(&key).await.expect("GET after recovery");
+    assert_eq!(value, "v");
+    let () = conn.del(&key).await.expect("DEL");
 }
 
 #[tokio::test]
