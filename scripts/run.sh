@@ -1,23 +1,90 @@
 #!/usr/bin/env bash
-# The main command. Until the local dev cluster exists it builds the workspace, regenerates and
-# renders the install, and prints how to install Machina on a real cluster.
+# The main command: the quickstart on this machine. Starts the backing services (devenv),
+# devcluster (a local Kubernetes API surrogate whose process kubelet runs pods as local
+# processes), installs the CRDs with kubectl, starts the operator, applies the quickstart
+# Platform and ContentPipeline, waits for Ready and calls the pipeline.
+#
+#   bash scripts/run.sh          # start everything (idempotent: restarts devcluster and operator)
+#   bash scripts/run.sh down     # stop the operator, devcluster and its pods
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-cargo build --workspace --locked
-cargo run -q --locked -p machina-crds --bin crdgen -- --check
-config/check.sh >/dev/null
+STATE=.machina/devcluster
+KUBECONFIG_PATH="$STATE/kubeconfig"
+NS=acme
+BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug"
+mkdir -p "$STATE"
 
-cat <<'TEXT'
-Machina builds and its install renders. To install it on a cluster (kubectl context set):
+stop() {
+  for name in operator devcluster; do
+    if [[ -f "$STATE/$name.pid" ]]; then
+      kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null || break; sleep 0.5; done
+      rm -f "$STATE/$name.pid"
+    fi
+  done
+}
 
-  kubectl apply --server-side -k config/default        # CRDs, RBAC, operator in machina-system
-  kubectl create namespace acme
-  kubectl -n acme apply -f config/samples/secrets.example.yaml   # edit the values first
-  kubectl -n acme apply -k config/samples              # a Platform, two Templates, a pipeline, a job
-  kubectl -n acme get machina                          # every Machina resource, with Ready
-  kubectl -n acme wait --for=condition=Ready platform/acme --timeout=5m
+if [[ "${1:-}" == "down" ]]; then
+  stop
+  echo "stopped the operator and devcluster (backing services: devenv/down.sh)"
+  exit 0
+fi
 
-Environments (development → staging → production): config/overlays/, synced by Argo CD with
-config/argocd/. A local dev cluster for this machine comes with the devcluster issue.
+devenv/up.sh
+cargo build --workspace --bins --locked
+stop
+
+echo "==> devcluster (API on 127.0.0.1:6443, kubeconfig $KUBECONFIG_PATH)"
+rm -f "$KUBECONFIG_PATH"
+# The image mapping, pointed at this build's binaries.
+sed "s|target/debug/|$BIN/|" devcluster/node/images.example.yaml >"$STATE/images.yaml"
+nohup "$BIN/devcluster" --listen 127.0.0.1:6443 --kubeconfig "$KUBECONFIG_PATH" \
+  --data-dir "$STATE/data" --state-dir "$STATE/node" --images "$STATE/images.yaml" \
+  >"$STATE/devcluster.log" 2>&1 &
+echo $! >"$STATE/devcluster.pid"
+for _ in $(seq 1 100); do [[ -s "$KUBECONFIG_PATH" ]] && break; sleep 0.2; done
+export KUBECONFIG="$PWD/$KUBECONFIG_PATH"
+kubectl version >/dev/null
+
+echo "==> CRDs"
+kubectl apply --server-side -f config/crd/bases >/dev/null
+kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+
+echo "==> namespace $NS and the backend Secrets (from .machina/backing.env)"
+set -a; . .machina/backing.env; set +a
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+kubectl -n "$NS" create secret generic acme-mongodb-admin --from-literal=uri="$MACHINA_MONGODB_URI" \
+  --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+kubectl -n "$NS" create secret generic acme-redis --from-literal=url="$MACHINA_REDIS_URL" \
+  --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+kubectl -n "$NS" create secret generic acme-rabbitmq-admin \
+  --from-literal=username="$MACHINA_RABBITMQ_USERNAME" --from-literal=password="$MACHINA_RABBITMQ_PASSWORD" \
+  --from-literal=amqpUrl="$MACHINA_AMQP_URL" --from-literal=managementUrl="$MACHINA_RABBITMQ_MANAGEMENT_URL" \
+  --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
+
+echo "==> operator (log: $STATE/operator.log)"
+MACHINA_LOG_FORMAT=text MACHINA_HTTP_ADDR=127.0.0.1:8081 \
+  nohup "$BIN/machina-operator" >"$STATE/operator.log" 2>&1 &
+echo $! >"$STATE/operator.pid"
+
+echo "==> quickstart Platform and ContentPipeline"
+kubectl -n "$NS" apply --server-side -f config/quickstart/platform.yaml -f config/quickstart/pipeline.yaml
+kubectl -n "$NS" wait --for=condition=Ready contentpipeline/greeter --timeout=300s
+kubectl -n "$NS" get machina
+
+ADDR=$(awk '/ greeter\.acme\.svc /{print $1; exit}' "$STATE/node/hosts/$NS.hosts")
+echo "==> POST http://$ADDR:8080/v1/generate (greeter.acme.svc, through the Service proxy)"
+curl -sS -X POST "http://$ADDR:8080/v1/generate" -H 'content-type: application/json' \
+  -d '{"context": {"name": "Ada"}}'
+echo
+cat <<TEXT
+
+Machina runs on devcluster. Try:
+  export KUBECONFIG=$PWD/$KUBECONFIG_PATH
+  kubectl -n $NS get machina,deploy,pods,svc
+  kubectl -n $NS describe contentpipeline greeter
+  curl -sS -X POST http://$ADDR:8080/v1/generate -H 'content-type: application/json' -d '{"context": {"name": "Grace"}}'
+Stop: bash scripts/run.sh down   (backing services: devenv/down.sh)
+On a real cluster: kubectl apply --server-side -k config/default, then the samples in config/samples/.
 TEXT

@@ -22,5 +22,8 @@ cargo run -q --locked -p machina-crds --bin crdgen -- --check
 step "manifests render (kubectl kustomize)"
 config/check.sh
 
+step "binaries (the end-to-end tests run them as pods on devcluster)"
+cargo build --workspace --bins --locked
+
 step "tests"
 cargo test --workspace --locked --no-fail-fast

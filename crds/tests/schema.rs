@@ -63,8 +63,10 @@ fn admit(obj: &Value) -> Vec<(String, String)> {
     admit_with(obj, None).err().unwrap_or_default()
 }
 
-const SAMPLES: [&str; 5] = [
+const SAMPLES: [&str; 7] = [
     "config/samples/platform.yaml",
+    "config/quickstart/platform.yaml",
+    "config/quickstart/pipeline.yaml",
     "config/samples/template-product-prompt.yaml",
     "config/samples/template-product-page.yaml",
     "config/samples/contentpipeline.yaml",

@@ -133,6 +133,13 @@ pub enum Error {
     /// A call to a Platform's template service failed.
     #[error(transparent)]
     TemplateService(Box<controllers::template::TemplateServiceError>),
+    /// A queue to remove has no message count in the broker's statistics yet (it was just
+    /// created): the cleanup is retried rather than deleting messages it cannot see.
+    #[error("RabbitMQ has not reported how many messages queue {queue:?} holds yet")]
+    QueueStatsPending {
+        /// The queue.
+        queue: String,
+    },
     /// Adding or removing the finalizer, or the reconcile it wraps, failed.
     #[error(transparent)]
     Finalizer(Box<kube::runtime::finalizer::Error<Error>>),
@@ -154,6 +161,7 @@ impl Error {
             Error::Rabbit(e) => e.metric_label(),
             Error::Topology(_) => "Topology",
             Error::TemplateService(e) => e.metric_label(),
+            Error::QueueStatsPending { .. } => "QueueStatsPending",
             Error::Finalizer(e) => {
                 use kube::runtime::finalizer::Error as F;
                 match e.as_ref() {

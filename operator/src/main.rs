@@ -63,6 +63,9 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     telemetry::init(args.log_format);
+    // The workspace enables both of rustls' providers (ring through kube, aws-lc-rs through
+    // other crates), so rustls cannot pick one by itself: kube's client needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_default()
         .await
         .context("Failed to configure the Kubernetes client")?;

@@ -7,6 +7,7 @@ use super::redis;
 use crate::labels;
 use crate::platform::CREDENTIALS_VERSION_ANNOTATION;
 use crate::pod::{MachinaContainer, PlatformSettings, env_secret, env_value, merge_env};
+use crate::provision::rabbitmq::pipeline_base;
 use crate::workload::{self, PodParts};
 use crate::{Result, names};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -63,6 +64,12 @@ pub fn worker_env(pipeline: &ContentPipeline, platform: &PlatformSettings) -> Re
             AMQP_URL_KEY,
         ),
         env_value("EVENTS_EXCHANGE", platform.events_exchange.as_str()),
+        // The job queue and its dead-letter topology are the operator's (provisioned with
+        // their arguments; the worker may only check them), named after the pipeline.
+        env_value("JOBS_QUEUE", pipeline_base(pipeline)?),
+        env_value("JOBS_QUEUE_PROVISIONED", "true"),
+        env_value("PREFETCH", spec.messaging.prefetch.to_string()),
+        env_value("MAX_DELIVERIES", spec.messaging.max_deliveries.to_string()),
     ]);
     if spec.redis.enabled {
         env.push(env_secret(

@@ -20,6 +20,7 @@
 //! - [`auth`]: [`auth::JwtVerifier`] and the [`auth::require_jwt`] middleware
 //!   (configured key or JWKS URL), giving handlers [`auth::Claims`].
 //! - [`error`]: [`Error`], the kit's own failures (config, bind, serve).
+//! - [`hosts`]: cluster DNS names from `MACHINA_HOSTS_FILE` (devcluster); a no-op when unset.
 //!
 //! A service's `main` is then: `CommonConfig::from_env`, `telemetry::init`,
 //! build its router, `App::new(&config, router).run()`; see `examples/hello.rs`.
@@ -32,6 +33,7 @@ pub mod canonical;
 pub mod config;
 pub mod env;
 pub mod error;
+pub mod hosts;
 pub mod http;
 pub mod json;
 pub mod metrics;

@@ -15,8 +15,9 @@ use crate::controllers::{common, kube_ops};
 use crate::pod::PlatformSettings;
 use crate::provision::CredentialSlot;
 use crate::provision::mongodb::pipeline_user;
-use crate::provision::rabbitmq::{QueueRemoval, Topology, pipeline_base};
+use crate::provision::rabbitmq::{KeptQueue, QueueRemoval, Topology, pipeline_base};
 use crate::{Error, Result, labels};
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use machina_crds::common::DeletionPolicy;
 use machina_crds::tenancy;
@@ -98,6 +99,9 @@ async fn remove_external(
     };
     match removed {
         Ok(report) => {
+            if let Some(queue) = awaiting_stats(&report.kept_queues, pipeline, Timestamp::now()) {
+                return Err(Error::QueueStatsPending { queue });
+            }
             left.extend(report.kept_queues.iter().map(|q| {
                 format!(
                     "RabbitMQ queue {} holding {} messages",
@@ -119,4 +123,67 @@ async fn remove_external(
         )),
     }
     Ok(Ok(left))
+}
+
+/// How long after the delete a queue with no reported message count is waited for (the
+/// management API's statistics lag a just-created queue by a few seconds); after that it is
+/// kept and named in the Event, so a delete never hangs on a broker that reports nothing.
+pub const QUEUE_STATS_WAIT_SECONDS: i64 = 60;
+
+/// The first kept queue whose message count is not reported yet, while the delete is recent.
+pub fn awaiting_stats(
+    kept: &[KeptQueue],
+    pipeline: &ContentPipeline,
+    now: Timestamp,
+) -> Option<String> {
+    let deleted = pipeline.metadata.deletion_timestamp.as_ref()?;
+    if now.as_second() - deleted.0.as_second() >= QUEUE_STATS_WAIT_SECONDS {
+        return None;
+    }
+    kept.iter()
+        .find(|q| q.messages.is_none())
+        .map(|q| q.name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::mk_pipeline;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn deleted_at(second: i64) -> ContentPipeline {
+        let mut pipeline = mk_pipeline();
+        pipeline.metadata.deletion_timestamp =
+            Some(Time(Timestamp::from_second(second).expect("timestamp")));
+        pipeline
+    }
+
+    fn kept(messages: Option<u64>) -> Vec<KeptQueue> {
+        vec![KeptQueue {
+            name: "q".into(),
+            messages,
+        }]
+    }
+
+    #[test]
+    fn a_queue_without_statistics_is_waited_for_only_shortly_after_the_delete() {
+        let pipeline = deleted_at(1_000);
+        let soon = Timestamp::from_second(1_010).expect("timestamp");
+        let late = Timestamp::from_second(1_000 + QUEUE_STATS_WAIT_SECONDS).expect("timestamp");
+        assert_eq!(
+            awaiting_stats(&kept(None), &pipeline, soon).as_deref(),
+            Some("q")
+        );
+        assert_eq!(awaiting_stats(&kept(None), &pipeline, late), None);
+        assert_eq!(
+            awaiting_stats(&kept(Some(3)), &pipeline, soon),
+            None,
+            "a known count is final"
+        );
+        assert_eq!(
+            awaiting_stats(&kept(None), &mk_pipeline(), soon),
+            None,
+            "not being deleted"
+        );
+    }
 }

@@ -155,6 +155,9 @@ pub struct JobQueue {
     pub name: String,
     /// Deliveries of a job before it is dead-lettered (`x-delivery-limit`).
     pub max_deliveries: u32,
+    /// Provisioned by the operator, with its own arguments and no configure permission for
+    /// the worker: only checked (passive declare), never declared.
+    pub provisioned: bool,
 }
 
 impl JobQueue {
@@ -171,6 +174,16 @@ impl JobQueue {
     /// Declares the queue, the dead-letter exchange and queue, and their binding.
     /// Idempotent: every declaration uses the same arguments each time.
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        if self.provisioned {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            channel
+                .queue_declare(self.name.as_str().into(), passive, FieldTable::default())
+                .await?;
+            return Ok(());
+        }
         let durable = QueueDeclareOptions {
             durable: true,
             ..QueueDeclareOptions::default()
@@ -279,6 +292,7 @@ mod tests {
         let queue = JobQueue {
             name: "machina.generative.copy".into(),
             max_deliveries: 5,
+            provisioned: false,
         };
         assert_eq!(queue.dead_letter_exchange(), "machina.generative.copy.dlx");
         assert_eq!(queue.dead_letter_queue(), "machina.generative.copy.dlq");

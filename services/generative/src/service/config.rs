@@ -13,6 +13,7 @@
 //! | `CACHE_PREFIX` | empty | prefix of every Redis key |
 //! | `EVENTS_EXCHANGE` | `machina.events` | topic exchange of events |
 //! | `JOBS_QUEUE` | `machina.generative.<pipeline>` | durable quorum queue of jobs |
+//! | `JOBS_QUEUE_PROVISIONED` | `false` | `true`: the queue and its dead-letter topology were provisioned (by the operator) and are only checked, never declared |
 //! | `PREFETCH` | `8` | unacknowledged jobs per worker |
 //! | `MAX_DELIVERIES` | `5` | deliveries of a job before it is dead-lettered |
 //! | `LLM_API_KEY` | unset | bearer token of the LLM endpoint (secret) |
@@ -44,6 +45,8 @@ pub struct Config {
     pub events_exchange: String,
     /// Job queue; `machina.generative.<pipeline>` when unset.
     pub jobs_queue: Option<String>,
+    /// Whether the job queue was provisioned by someone else (the operator): checked, never declared.
+    pub jobs_queue_provisioned: bool,
     /// Unacknowledged jobs a worker holds.
     pub prefetch: u16,
     /// Deliveries of a job before it is dead-lettered.
@@ -69,6 +72,7 @@ impl Config {
             cache_prefix: String::new(),
             events_exchange: "machina.events".to_owned(),
             jobs_queue: None,
+            jobs_queue_provisioned: false,
             prefetch: 8,
             max_deliveries: 5,
             llm_api_key: None,
@@ -106,6 +110,7 @@ impl Config {
                 .unwrap_or(&defaults.events_exchange)
                 .to_owned(),
             jobs_queue: vars.raw("JOBS_QUEUE").map(str::to_owned),
+            jobs_queue_provisioned: vars.or("JOBS_QUEUE_PROVISIONED", "true or false", false)?,
             prefetch: vars.or("PREFETCH", "an integer from 1 to 65535", 8)?,
             max_deliveries,
             llm_api_key: vars

@@ -215,6 +215,7 @@ impl Service {
         let queue = JobQueue {
             name: config.jobs_queue_for(&name),
             max_deliveries: config.max_deliveries,
+            provisioned: config.jobs_queue_provisioned,
         };
         let wiring = Wiring {
             config,

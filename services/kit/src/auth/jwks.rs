@@ -39,7 +39,7 @@ struct State {
 
 impl JwksCache {
     pub(crate) fn new(url: String, ttl: Duration, min_refresh: Duration, metrics: Metrics) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::hosts::apply(reqwest::Client::builder())
             .timeout(Duration::from_secs(3))
             .build()
             .unwrap_or_default();

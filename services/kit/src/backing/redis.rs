@@ -37,7 +37,8 @@ impl Redis {
     ///
     /// Fails only if the URL is malformed (the error does not echo it).
     pub fn connect(url: &Secret<String>, metrics: Metrics) -> Result<Self> {
-        let client = Client::open(url.expose().as_str()).map_err(|e| connect_error(&e))?;
+        let client =
+            Client::open(crate::hosts::rewrite_url(url.expose())).map_err(|e| connect_error(&e))?;
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(100))

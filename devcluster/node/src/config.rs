@@ -1,0 +1,93 @@
+//! [`NodeConfig`]: what one devcluster node needs to know.
+
+use crate::backoff::Backoff;
+use crate::images::ImageMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of the node (controllers, kubelet, proxy).
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Node name: pods bound here carry it in `spec.nodeName`.
+    pub node_name: String,
+    /// Which program runs which image.
+    pub images: ImageMap,
+    /// Directory relative programs of the mapping resolve against (`${WORKSPACE}`).
+    pub workspace: PathBuf,
+    /// Cargo's output directory (`${TARGET_DIR}`): `CARGO_TARGET_DIR` when set, else `<workspace>/target`.
+    pub target_dir: PathBuf,
+    /// Where pod directories (`pods/`), logs (`logs/`) and hosts files (`hosts/`) live.
+    pub state_dir: PathBuf,
+    /// Second octet of the pod network `127.<n>.0.0/16`.
+    pub pod_block: u8,
+    /// Second octet of the Service cluster IPs `127.<n>.0.0/16`.
+    pub service_block: u8,
+    /// Second octet of LoadBalancer ingress addresses `127.<n>.0.0/16`.
+    pub load_balancer_block: u8,
+    /// Restart backoff of crashed containers.
+    pub backoff: Backoff,
+    /// Upper bound on a pod's termination grace period (keeps shutdown quick).
+    pub max_grace: Duration,
+    /// Whether this kubelet binds pods that have no `spec.nodeName` (no scheduler runs).
+    pub schedule_unbound: bool,
+    /// Which parts run.
+    pub parts: Parts,
+}
+
+/// The node's parts that can be switched off (for tests, or to split them across processes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// Deployment, StatefulSet, Job, CronJob and EndpointSlice controllers.
+    pub controllers: bool,
+    /// The process kubelet.
+    pub kubelet: bool,
+    /// Cluster IPs, the TCP proxy, hosts files and LoadBalancer publishing.
+    pub proxy: bool,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Self {
+            controllers: true,
+            kubelet: true,
+            proxy: true,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// A configuration with the defaults: node `devnode`, pods in 127.10/16, Services in
+    /// 127.20/16, LoadBalancers in 127.30/16, kubelet backoff.
+    pub fn new(images: ImageMap, workspace: PathBuf, state_dir: PathBuf) -> Self {
+        Self {
+            node_name: "devnode".into(),
+            images,
+            target_dir: std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| workspace.join("target"), PathBuf::from),
+            workspace,
+            state_dir,
+            pod_block: 10,
+            service_block: 20,
+            load_balancer_block: 30,
+            backoff: Backoff::default(),
+            max_grace: Duration::from_secs(10),
+            schedule_unbound: true,
+            parts: Parts::default(),
+        }
+    }
+
+    /// Directory of container logs: `<logs>/<namespace>/<pod>/<container>.log`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.state_dir.join("logs")
+    }
+
+    /// Directory of the per-namespace hosts files.
+    pub fn hosts_dir(&self) -> PathBuf {
+        self.state_dir.join("hosts")
+    }
+
+    /// Directory of pod working directories.
+    pub fn pods_dir(&self) -> PathBuf {
+        self.state_dir.join("pods")
+    }
+}

@@ -1,0 +1,190 @@
+//! [`State`]: the objects, the global resourceVersion counter and the bounded event
+//! history that watches replay from. Every write goes through [`State::put`] or
+//! [`State::remove`], so every change gets a new resourceVersion and an event.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::registry::Registry;
+
+/// Where an object lives: `(group, plural, namespace, name)`; namespace "" when
+/// cluster-scoped. Versions share one key: objects are stored once per group/plural.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    /// API group.
+    pub group: String,
+    /// Plural resource name.
+    pub plural: String,
+    /// Namespace, "" for cluster-scoped objects.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+/// `ADDED`, `MODIFIED` or `DELETED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    /// Object created.
+    Added,
+    /// Object changed.
+    Modified,
+    /// Object removed.
+    Deleted,
+}
+
+impl EventType {
+    /// The watch wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as replayed to watches.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The resourceVersion the change produced.
+    pub rv: u64,
+    /// Where the object lives.
+    pub key: Key,
+    /// What happened.
+    pub kind: EventType,
+    /// The object after the change (before it, for deletions, with the new rv).
+    pub object: Value,
+    /// The object before a modification (watches with selectors need it).
+    pub previous: Option<Value>,
+}
+
+/// The whole cluster state, behind one lock in [`crate::Cluster`].
+#[derive(Debug)]
+pub struct State {
+    /// Served resources.
+    pub registry: Registry,
+    /// All objects.
+    pub objects: BTreeMap<Key, Value>,
+    /// Last resourceVersion handed out.
+    pub rv: u64,
+    /// Recent events, oldest first.
+    pub history: VecDeque<Arc<Event>>,
+    /// Watches from a resourceVersion below this one get 410 Gone.
+    pub compacted: u64,
+    history_limit: usize,
+    tx: broadcast::Sender<Arc<Event>>,
+    /// Set on every change; the persister clears it after writing a snapshot.
+    pub dirty: bool,
+    /// Set by changes the garbage collector and finalizer logic must look at
+    /// (removals, deletionTimestamps, ownerReferences); `housekeeping::settle` clears it.
+    pub gc_pending: bool,
+    /// Pods on a node are deleted gracefully (the kubelet finishes the deletion).
+    pub graceful_pods: bool,
+}
+
+impl State {
+    /// An empty state keeping `history_limit` events for watches.
+    pub fn new(history_limit: usize) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        Self {
+            registry: Registry::default(),
+            objects: BTreeMap::new(),
+            rv: 0,
+            history: VecDeque::new(),
+            compacted: 0,
+            history_limit: history_limit.max(1),
+            tx,
+            dirty: false,
+            gc_pending: false,
+            graceful_pods: false,
+        }
+    }
+
+    /// A receiver of events after the current resourceVersion.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.tx.subscribe()
+    }
+
+    /// Stores `obj` under `key` with a fresh resourceVersion and records the event.
+    pub fn put(&mut self, key: Key, mut obj: Value, kind: EventType) -> Value {
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let md = &obj["metadata"];
+        if !md["deletionTimestamp"].is_null()
+            || md["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        {
+            self.gc_pending = true;
+        }
+        let previous = self.objects.insert(key.clone(), obj.clone());
+        self.record(key, kind, obj.clone(), previous);
+        obj
+    }
+
+    /// Removes the object under `key`; the DELETED event carries a fresh resourceVersion.
+    pub fn remove(&mut self, key: &Key) -> Option<Value> {
+        let mut obj = self.objects.remove(key)?;
+        self.gc_pending = true;
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        self.record(key.clone(), EventType::Deleted, obj.clone(), None);
+        Some(obj)
+    }
+
+    fn record(&mut self, key: Key, kind: EventType, object: Value, previous: Option<Value>) {
+        self.dirty = true;
+        let ev = Arc::new(Event {
+            rv: self.rv,
+            key,
+            kind,
+            object,
+            previous,
+        });
+        self.history.push_back(ev.clone());
+        while self.history.len() > self.history_limit {
+            if let Some(old) = self.history.pop_front() {
+                self.compacted = old.rv;
+            }
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(ev);
+    }
+
+    /// Objects of `group/plural`, optionally in one namespace, in key order.
+    pub fn list<'a>(
+        &'a self,
+        group: &'a str,
+        plural: &'a str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a Key, &'a Value)> + 'a {
+        self.objects.iter().filter(move |(k, _)| {
+            k.group == group && k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns)
+        })
+    }
+
+    /// Whether namespace `ns` exists, and whether it is terminating.
+    pub fn namespace_state(&self, ns: &str) -> Option<bool> {
+        let key = Key {
+            group: String::new(),
+            plural: "namespaces".into(),
+            namespace: String::new(),
+            name: ns.into(),
+        };
+        self.objects
+            .get(&key)
+            .map(|o| !o["metadata"]["deletionTimestamp"].is_null())
+    }
+
+    /// Restores objects and the counter from a snapshot (history starts empty, so
+    /// watches from before the restart get 410 Gone and relist, like after compaction).
+    pub fn restore(&mut self, rv: u64, objects: Vec<(Key, Value)>) {
+        self.rv = rv;
+        self.compacted = rv;
+        self.objects = objects.into_iter().collect();
+        self.gc_pending = true;
+    }
+}

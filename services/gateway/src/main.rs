@@ -1,0 +1,13 @@
+//! `machina-gateway`: reads its configuration, then serves until SIGTERM.
+
+use machina_gateway::{Gateway, GatewayConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = GatewayConfig::from_env()?;
+    let telemetry = machina_kit::telemetry::init(&config.common)?;
+    tracing::info!(routes = config.routes.len(), "starting gateway");
+    Gateway::build(config).await?.run().await?;
+    telemetry.shutdown();
+    Ok(())
+}
