@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STATE=.machina/devcluster
 KUBECONFIG_PATH="$STATE/kubeconfig"
 NS=acme
+# The node's image mapping finds the binaries through the same variable (${TARGET_DIR}).
 BIN="$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug"
 mkdir -p "$STATE"
 
@@ -37,10 +38,8 @@ stop
 
 echo "==> devcluster (API on 127.0.0.1:6443, kubeconfig $KUBECONFIG_PATH)"
 rm -f "$KUBECONFIG_PATH"
-# The image mapping, pointed at this build's binaries.
-sed "s|target/debug/|$BIN/|" devcluster/node/images.example.yaml >"$STATE/images.yaml"
 nohup "$BIN/devcluster" --listen 127.0.0.1:6443 --kubeconfig "$KUBECONFIG_PATH" \
-  --data-dir "$STATE/data" --state-dir "$STATE/node" --images "$STATE/images.yaml" \
+  --data-dir "$STATE/data" --state-dir "$STATE/node" \
   >"$STATE/devcluster.log" 2>&1 &
 echo $! >"$STATE/devcluster.pid"
 for _ in $(seq 1 100); do [[ -s "$KUBECONFIG_PATH" ]] && break; sleep 0.2; done

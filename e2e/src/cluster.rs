@@ -41,16 +41,11 @@ pub fn bin_dir() -> PathBuf {
         .expect("target/<profile>/deps")
 }
 
-/// The image mapping of `devcluster/node/images.example.yaml`, with the workspace's
-/// binaries taken from `bin_dir` (so a `CARGO_TARGET_DIR` elsewhere works too).
-fn image_map(root: &Path, bin_dir: &Path) -> ImageMap {
-    let text = std::fs::read_to_string(root.join("devcluster/node/images.example.yaml"))
-        .expect("devcluster/node/images.example.yaml");
-    let text = text.replace(
-        "target/debug/machina-${MATCH}",
-        &format!("{}/machina-${{MATCH}}", bin_dir.display()),
-    );
-    ImageMap::parse(&text).unwrap_or_else(|e| panic!("image mapping: {e}"))
+/// The image mapping of `devcluster/node/images.example.yaml` (its `${TARGET_DIR}` is
+/// `CARGO_TARGET_DIR` or `<workspace>/target`, where the tests' binaries are).
+fn image_map(root: &Path) -> ImageMap {
+    let path = root.join("devcluster/node/images.example.yaml");
+    ImageMap::load(&path).unwrap_or_else(|e| panic!("image mapping {}: {e}", path.display()))
 }
 
 impl Harness {
@@ -67,11 +62,8 @@ impl Harness {
         })
         .await
         .expect("devcluster starts");
-        let mut node_config = NodeConfig::new(
-            image_map(&root, &bin_dir),
-            root.clone(),
-            state_dir.join("node"),
-        );
+        let mut node_config =
+            NodeConfig::new(image_map(&root), root.clone(), state_dir.join("node"));
         // Address blocks of their own, so a quickstart on this machine never collides.
         let n = u8::try_from(std::process::id() % 20).unwrap_or(0);
         node_config.pod_block = 30 + n;

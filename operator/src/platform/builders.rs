@@ -46,7 +46,9 @@ pub fn backends(component: Component) -> Backends {
         Component::Content | Component::Media => (true, false, true),
         // Consume the events exchange.
         Component::Analytics => (true, false, true),
-        Component::Users | Component::Insights => (true, false, false),
+        Component::Users => (true, false, false),
+        // Reads the raw events of analytics; results cached in Redis.
+        Component::Insights => (true, true, false),
         // Not shared services; they get their own credentials.
         Component::Operator | Component::Generative => (false, false, false),
     };
@@ -103,9 +105,14 @@ pub fn service_env(
     let backends = backends(component);
     if backends.mongodb {
         env.push(env_secret("MONGODB_URI", &secret, MONGODB_URI_KEY));
+        // Insights reads the events analytics stores: it works on analytics' database.
+        let owner = match component {
+            Component::Insights => Component::Analytics,
+            other => other,
+        };
         env.push(env_value(
             "MONGODB_DATABASE",
-            format!("{}_{}", settings.database_prefix, component.name()),
+            format!("{}_{}", settings.database_prefix, owner.name()),
         ));
     }
     if backends.redis {

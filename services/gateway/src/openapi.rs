@@ -171,7 +171,7 @@ struct Cached {
 impl OpenApi {
     /// An aggregator over `routes`, rebuilding at most every `refresh`.
     pub fn new(routes: SharedRoutes, refresh: Duration) -> Self {
-        let http = reqwest::Client::builder()
+        let http = machina_kit::hosts::apply(reqwest::Client::builder())
             .timeout(Duration::from_secs(3))
             .build()
             .unwrap_or_default();

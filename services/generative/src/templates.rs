@@ -172,7 +172,7 @@ impl TemplateCatalog {
     /// A catalog of `bindings` served by the template service at `base_url`; nothing is
     /// loaded until [`TemplateCatalog::refresh`].
     pub fn new(base_url: impl Into<String>, bindings: Vec<TemplateBinding>) -> Self {
-        let http = reqwest::Client::builder()
+        let http = machina_kit::hosts::apply(reqwest::Client::builder())
             .timeout(FETCH_TIMEOUT)
             .build()
             .unwrap_or_default();

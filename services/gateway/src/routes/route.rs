@@ -49,9 +49,27 @@ impl Upstream {
     pub fn uri(&self, path_and_query: &str) -> Result<Uri, axum::http::Error> {
         Uri::builder()
             .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
+            .authority(self.resolved_authority()?)
             .path_and_query(format!("{}{path_and_query}", self.base_path))
             .build()
+    }
+}
+
+impl Upstream {
+    /// The authority with its host looked up in the kit's hosts file when one is configured
+    /// (`MACHINA_HOSTS_FILE`, clusters without DNS such as devcluster); else unchanged.
+    /// Looked up per request, so Services created after the gateway started resolve.
+    fn resolved_authority(&self) -> Result<axum::http::uri::Authority, axum::http::Error> {
+        let Some(ip) = machina_kit::hosts::lookup(self.authority.host()) else {
+            return Ok(self.authority.clone());
+        };
+        let host = std::net::SocketAddr::new(ip, 0).to_string();
+        let host = host.trim_end_matches(":0");
+        let authority = match self.authority.port_u16() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        Ok(axum::http::uri::Authority::try_from(authority)?)
     }
 }
 

@@ -49,7 +49,10 @@ impl LlmClient {
     /// A client for `config`.
     pub fn new(config: LlmConfig) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            // Cluster names resolve through the kit's hosts file where one is configured.
+            http: machina_kit::hosts::apply(reqwest::Client::builder())
+                .build()
+                .unwrap_or_default(),
             config,
         }
     }
