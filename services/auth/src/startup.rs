@@ -73,13 +73,8 @@ impl Application {
         seed(&auth, &config).await?;
 
         let addr = config.common.listen_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("Failed to bind {addr}"))?;
-        let port = listener
-            .local_addr()
-            .context("Failed to read the bound address")?
-            .port();
+        let (listener, bound) = machina_kit::bind(addr).await?;
+        let port = bound.port();
         // The admin and user APIs verify our own tokens the way every other
         // service does: the kit middleware reading this service's JWKS.
         let host: IpAddr = if addr.ip().is_unspecified() {

@@ -2,7 +2,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use axum::{Router, http::HeaderName, routing::get, serve::ListenerExt};
+use axum::{Router, http::HeaderName, routing::get};
 use machina_kit::{App, Redis, shutdown_signal};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -12,7 +12,7 @@ use tower_http::{
 
 use crate::{
     GatewayConfig, discovery,
-    error::{Error, Result},
+    error::Result,
     metrics::GatewayMetrics,
     openapi::{self, OpenApi},
     proxy::{self, Proxy},
@@ -111,10 +111,7 @@ impl Gateway {
 
     /// Binds `LISTEN_ADDR` and serves until SIGTERM or ctrl-c.
     pub async fn run(self) -> Result<()> {
-        let addr = self.listen_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
+        let (listener, addr) = machina_kit::bind(self.listen_addr).await?;
         tracing::info!(addr = %addr, "listening");
         self.serve(listener, shutdown_signal()).await
     }
@@ -125,42 +122,7 @@ impl Gateway {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let grace = self.shutdown_grace;
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!(
-                grace_ms = grace.as_millis(),
-                "shutting down; finishing in-flight requests"
-            );
-            let _ = signalled_tx.send(());
-        };
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        // Small proxied answers must not wait for Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(listener, service)
-            .with_graceful_shutdown(signal)
-            .into_future();
-        let deadline = async move {
-            match signalled_rx.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            served = server => served.map_err(Error::Serve),
-            () = deadline => {
-                tracing::warn!("grace period elapsed with requests still in flight; stopping");
-                Ok(())
-            }
-        }
+        Ok(machina_kit::serve_router(listener, self.router, shutdown, self.shutdown_grace).await?)
     }
 }
 

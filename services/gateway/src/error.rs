@@ -27,17 +27,6 @@ pub enum Error {
     /// The Kubernetes client for ContentPipeline discovery cannot be built.
     #[error("cannot create the Kubernetes client for pipeline discovery: {0}")]
     Kube(#[from] kube::Error),
-    /// The listener cannot be bound.
-    #[error("cannot bind {addr}: {source}")]
-    Bind {
-        /// The address from `LISTEN_ADDR`.
-        addr: std::net::SocketAddr,
-        /// The I/O failure.
-        source: std::io::Error,
-    },
-    /// The server failed while serving.
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
 }
 
 /// The crate's result type.

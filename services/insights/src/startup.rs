@@ -58,13 +58,8 @@ impl Application {
             .with_metrics(metrics)
             .readiness_check(redis.readiness_check());
         let addr = config.common.listen_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("Failed to bind {addr}"))?;
-        let port = listener
-            .local_addr()
-            .context("Failed to read the bound address")?
-            .port();
+        let (listener, bound) = machina_kit::bind(addr).await?;
+        let port = bound.port();
         let background = Background(vec![
             tokio::spawn(schedule(
                 Arc::clone(&insights),

@@ -47,7 +47,7 @@ pub use canonical::canonical_json;
 pub use config::{CommonConfig, LogFormat};
 pub use env::Vars;
 pub use error::{Error, Result};
-pub use http::{App, REQUEST_ID_HEADER, RequestId, shutdown_signal};
+pub use http::{App, REQUEST_ID_HEADER, RequestId, bind, serve_router, shutdown_signal};
 pub use json::ApiJson;
 pub use metrics::Metrics;
 pub use problem::{ApiError, PROBLEM_JSON};

@@ -7,7 +7,9 @@ mod shutdown;
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use axum::{Router, extract::DefaultBodyLimit, middleware::from_fn_with_state};
+use axum::{
+    Router, extract::DefaultBodyLimit, middleware::from_fn_with_state, serve::ListenerExt as _,
+};
 use tokio::net::TcpListener;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
@@ -110,10 +112,7 @@ impl App {
 
     /// Binds `LISTEN_ADDR` and serves until SIGTERM or ctrl-c.
     pub async fn run(self) -> Result<()> {
-        let addr = self.listen_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Bind { addr, source })?;
+        let (listener, addr) = bind(self.listen_addr).await?;
         tracing::info!(addr = %addr, "listening");
         self.serve(listener, shutdown_signal()).await
     }
@@ -125,35 +124,67 @@ impl App {
         F: Future<Output = ()> + Send + 'static,
     {
         let grace = self.shutdown_grace;
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!(
-                grace_ms = grace.as_millis(),
-                "shutting down; finishing in-flight requests"
-            );
-            let _ = signalled_tx.send(());
-        };
-        let server = axum::serve(listener, self.into_router())
-            .with_graceful_shutdown(signal)
-            .into_future();
-        let deadline = async move {
-            match signalled_rx.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                // The server ended without a signal; let it report.
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            served = server => {
-                tracing::info!("stopped");
-                served.map_err(Error::Serve)
-            }
-            () = deadline => {
-                tracing::warn!("grace period elapsed with requests still in flight; stopping");
-                Ok(())
-            }
+        serve_router(listener, self.into_router(), shutdown, grace).await
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port) and returns the listener with the bound address.
+pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { addr, source })?;
+    Ok((listener, bound))
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish for at most `grace`. Handlers may extract `ConnectInfo<SocketAddr>`; sockets get
+/// `TCP_NODELAY` so small answers never wait for Nagle's algorithm.
+pub async fn serve_router<F>(
+    listener: TcpListener,
+    router: Router,
+    shutdown: F,
+    grace: Duration,
+) -> Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!(
+            grace_ms = grace.as_millis(),
+            "shutting down; finishing in-flight requests"
+        );
+        let _ = signalled_tx.send(());
+    };
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
+    });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service)
+        .with_graceful_shutdown(signal)
+        .into_future();
+    let deadline = async move {
+        match signalled_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended without a signal; let it report.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        served = server => {
+            tracing::info!("stopped");
+            served.map_err(Error::Serve)
+        }
+        () = deadline => {
+            tracing::warn!("grace period elapsed with requests still in flight; stopping");
+            Ok(())
         }
     }
 }
