@@ -117,6 +117,14 @@ pub struct RabbitBackend {
     #[serde(default = "default_jobs_exchange")]
     #[schemars(length(min = 1, max = 255), pattern(r"^[A-Za-z0-9_.:-]+$"))]
     pub jobs_exchange: String,
+    /// Topic exchange of change events (`user.*`, `content.published`, `media.processed`).
+    #[serde(default = "default_changes_exchange")]
+    #[schemars(length(min = 1, max = 255), pattern(r"^[A-Za-z0-9_.:-]+$"))]
+    pub changes_exchange: String,
+}
+
+fn default_changes_exchange() -> String {
+    "machina.changes".into()
 }
 
 fn default_events_exchange() -> String {

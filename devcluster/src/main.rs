@@ -61,7 +61,9 @@ fn start_node(
     let workspace = std::env::current_dir()?;
     // Absolute: pods run in their own working directories and get paths under it.
     let state_dir = std::path::absolute(&args.state_dir)?;
-    let config = NodeConfig::new(images, workspace, state_dir);
+    let mut config = NodeConfig::new(images, workspace, state_dir);
+    // Pods that call the API (the gateway's pipeline discovery) read the same kubeconfig.
+    config.pod_kubeconfig = Some(std::path::absolute(&args.kubeconfig)?);
     Ok(tokio::spawn(async move {
         let stopped = async {
             let _ = stop.await;

@@ -70,6 +70,7 @@ impl Harness {
         node_config.service_block = 60 + n;
         node_config.load_balancer_block = 90 + n;
         node_config.max_grace = Duration::from_secs(5);
+        node_config.pod_kubeconfig = Some(cluster.kubeconfig_path().to_owned());
         let hosts_dir = node_config.hosts_dir();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let client = cluster.client();

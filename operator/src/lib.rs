@@ -227,6 +227,12 @@ pub enum DeleteKind {
     ConfigMap,
     /// `v1` Secret.
     Secret,
+    /// `v1` ServiceAccount.
+    ServiceAccount,
+    /// `rbac.authorization.k8s.io/v1` Role.
+    Role,
+    /// `rbac.authorization.k8s.io/v1` RoleBinding.
+    RoleBinding,
 }
 
 /// An owned object that the desired state no longer contains (a disabled service, a PDB

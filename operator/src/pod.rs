@@ -203,15 +203,32 @@ pub struct PlatformSettings {
     pub database_prefix: String,
     /// Topic exchange of analytics events.
     pub events_exchange: String,
+    /// Topic exchange of change events (users, content, media).
+    pub changes_exchange: String,
+    /// `iss` of the tokens auth issues (the spec's, else the gateway's in-cluster URL).
+    pub token_issuer: String,
+    /// `aud` of the tokens auth issues: the Platform's name, so one Platform's tokens are
+    /// worthless on another.
+    pub token_audience: String,
 }
 
 impl PlatformSettings {
     /// The settings of `platform`.
     pub fn from_platform(platform: &Platform) -> Result<Self> {
         let spec = &platform.spec;
+        let name = labels::name(platform)?;
+        let namespace = labels::namespace(platform)?;
+        let token_issuer = spec.auth.issuer.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}.{namespace}.svc:{HTTP_PORT}",
+                crate::names::shared_service(&name, Component::Gateway.name())
+            )
+        });
         Ok(Self {
-            name: labels::name(platform)?,
-            namespace: labels::namespace(platform)?,
+            token_audience: name.clone(),
+            token_issuer,
+            name,
+            namespace,
             image_registry: spec.image_registry.clone(),
             version: spec.version.clone(),
             image_pull_secrets: spec.image_pull_secrets.clone(),
@@ -221,6 +238,7 @@ impl PlatformSettings {
             templates_enabled: spec.services.templates.enabled,
             database_prefix: spec.mongodb.database_prefix.clone(),
             events_exchange: spec.rabbitmq.events_exchange.clone(),
+            changes_exchange: spec.rabbitmq.changes_exchange.clone(),
         })
     }
 
@@ -274,6 +292,8 @@ impl PlatformSettings {
         }
         if verify_tokens && self.auth_enabled {
             env.push(env_value("JWT_JWKS_URL", self.jwks_url()));
+            env.push(env_value("JWT_ISSUER", self.token_issuer.as_str()));
+            env.push(env_value("JWT_AUDIENCE", self.token_audience.as_str()));
         }
         env
     }

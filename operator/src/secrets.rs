@@ -70,6 +70,19 @@ pub fn generate_password() -> Result<SecretString> {
     Ok(SecretString(password))
 }
 
+/// A new random 256-bit key from the operating system's RNG, base64-encoded (standard
+/// alphabet, padded), as auth's `KEY_ENCRYPTION_KEY` expects.
+pub fn generate_key_base64() -> Result<SecretString> {
+    use base64::Engine as _;
+    let mut key = [0u8; 32];
+    OsRng
+        .try_fill_bytes(&mut key)
+        .map_err(|e| Error::GeneratePassword(e.to_string()))?;
+    Ok(SecretString(
+        base64::engine::general_purpose::STANDARD.encode(key),
+    ))
+}
+
 /// A MongoDB connection string for `username` on `database`, using the hosts and options of
 /// the admin connection string (`mongodb://` or `mongodb+srv://`).
 ///

@@ -66,6 +66,11 @@ fn platform_sample() {
         .pod_disruption_budgets
         .iter()
         .for_each(|o| snapshot.push(o));
+    if let Some(identity) = &objects.gateway_identity {
+        snapshot.push(&identity.service_account);
+        snapshot.push(&identity.role);
+        snapshot.push(&identity.role_binding);
+    }
     snapshot.deletions(&objects.deletions);
     snapshot.check("platform.yaml");
 }

@@ -28,6 +28,8 @@ pub struct PodParts<'a> {
     pub volumes: Vec<Volume>,
     /// Annotations the operator adds to the pod template (checksums that roll the pods).
     pub annotations: BTreeMap<String, String>,
+    /// ServiceAccount of pods that call the Kubernetes API; the others get no token.
+    pub service_account: Option<String>,
     /// Images and pull secrets come from the Platform.
     pub platform: &'a PlatformSettings,
 }
@@ -49,7 +51,8 @@ pub fn pod_template(parts: PodParts<'_>) -> PodTemplateSpec {
             containers: vec![parts.container],
             volumes: Some(volumes),
             security_context: Some(pod::pod_security_context()),
-            automount_service_account_token: Some(false),
+            automount_service_account_token: Some(parts.service_account.is_some()),
+            service_account_name: parts.service_account,
             image_pull_secrets: parts.platform.pull_secrets(),
             node_selector: (!workload.node_selector.is_empty())
                 .then(|| workload.node_selector.clone()),

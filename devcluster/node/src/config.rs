@@ -32,6 +32,10 @@ pub struct NodeConfig {
     pub schedule_unbound: bool,
     /// Which parts run.
     pub parts: Parts,
+    /// A kubeconfig for this cluster handed to pods as `KUBECONFIG` (unless their spec sets
+    /// `automountServiceAccountToken: false`): the stand-in for a mounted service-account
+    /// token, which kube clients (kube-rs, client-go) read before in-cluster config.
+    pub pod_kubeconfig: Option<PathBuf>,
 }
 
 /// The node's parts that can be switched off (for tests, or to split them across processes).
@@ -73,6 +77,7 @@ impl NodeConfig {
             max_grace: Duration::from_secs(10),
             schedule_unbound: true,
             parts: Parts::default(),
+            pod_kubeconfig: None,
         }
     }
 

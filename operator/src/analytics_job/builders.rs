@@ -118,6 +118,7 @@ pub fn deployment(
         volumes: Vec::new(),
         annotations,
         platform,
+        service_account: None,
     };
     let replicas = if job.spec.suspend { 0 } else { 1 };
     Ok(workload::deployment(
@@ -140,6 +141,7 @@ pub fn cron_job(job: &AnalyticsJob, platform: &PlatformSettings) -> Result<CronJ
         volumes: Vec::new(),
         annotations: BTreeMap::new(),
         platform,
+        service_account: None,
     };
     let mut template = workload::pod_template(parts);
     if let Some(pod) = template.spec.as_mut() {

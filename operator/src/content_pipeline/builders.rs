@@ -147,6 +147,7 @@ pub fn deployment(
         volumes: vec![volume],
         annotations,
         platform,
+        service_account: None,
     };
     let meta = labels::object_meta(pipeline, object_name.clone(), app.labels())?;
     Ok(workload::deployment(meta, workload.replicas, parts))

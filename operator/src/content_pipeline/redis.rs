@@ -201,6 +201,7 @@ pub fn deployment(
         }],
         annotations,
         platform,
+        service_account: None,
     };
     let meta = labels::object_meta(
         pipeline,

@@ -7,8 +7,9 @@ use crate::{DeleteKind, Deletion, Error, Result};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, Resource};
 use serde::Serialize;
@@ -108,6 +109,9 @@ pub async fn delete_obsolete(client: &Client, namespace: &str, deletion: &Deleti
         DeleteKind::CronJob => delete::<CronJob>(client, namespace, name).await,
         DeleteKind::ConfigMap => delete::<ConfigMap>(client, namespace, name).await,
         DeleteKind::Secret => delete::<Secret>(client, namespace, name).await,
+        DeleteKind::ServiceAccount => delete::<ServiceAccount>(client, namespace, name).await,
+        DeleteKind::Role => delete::<Role>(client, namespace, name).await,
+        DeleteKind::RoleBinding => delete::<RoleBinding>(client, namespace, name).await,
     }
 }
 

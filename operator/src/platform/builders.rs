@@ -20,6 +20,12 @@ pub const MONGODB_URI_KEY: &str = "mongodbUri";
 pub const REDIS_URL_KEY: &str = "redisUrl";
 /// Key of the AMQP URL in a service's connection Secret.
 pub const AMQP_URL_KEY: &str = "amqpUrl";
+/// Key of auth's key-encryption key (base64 of 32 bytes) in its connection Secret.
+pub const KEY_ENCRYPTION_KEY_KEY: &str = "keyEncryptionKey";
+/// Key of the bootstrap admin client's id in auth's connection Secret.
+pub const ADMIN_CLIENT_ID_KEY: &str = "adminClientId";
+/// Key of the bootstrap admin client's secret in auth's connection Secret.
+pub const ADMIN_CLIENT_SECRET_KEY: &str = "adminClientSecret";
 
 /// Which backends a shared service connects to. Each service gets only the connection
 /// strings it uses (least privilege); the reconciler fills the Secret accordingly.
@@ -43,10 +49,9 @@ pub fn backends(component: Component) -> Backends {
         // Rendered fragments are cached.
         Component::Templates => (true, true, false),
         // Publish change events.
-        Component::Content | Component::Media => (true, false, true),
+        Component::Users | Component::Content | Component::Media => (true, false, true),
         // Consume the events exchange.
         Component::Analytics => (true, false, true),
-        Component::Users => (true, false, false),
         // Reads the raw events of analytics; results cached in Redis.
         Component::Insights => (true, true, false),
         // Not shared services; they get their own credentials.
@@ -142,6 +147,14 @@ pub fn service_env(
                 "CORS_ALLOW_CREDENTIALS",
                 gateway.cors_allow_credentials.to_string(),
             ));
+            // Route the pipelines of this Platform, discovered in its namespace (the Role
+            // of `rbac.rs`); tenant namespaces need WATCH_NAMESPACES and a ClusterRole.
+            env.push(env_value("PIPELINE_DISCOVERY", "kube"));
+            env.push(env_value("WATCH_NAMESPACES", settings.namespace.as_str()));
+            env.push(env_value(
+                "PIPELINE_PLATFORM",
+                format!("{}/{}", settings.namespace, settings.name),
+            ));
             for (upstream, shared) in super::shared_services(&spec.services) {
                 if upstream != Component::Gateway && shared.enabled {
                     let var = format!("{}_URL", upstream.name().to_ascii_uppercase());
@@ -163,11 +176,32 @@ pub fn service_env(
                 "KEY_ROTATION_DAYS",
                 auth.key_rotation_days.to_string(),
             ));
-            let issuer = auth
-                .issuer
-                .clone()
-                .unwrap_or_else(|| settings.service_url(Component::Gateway));
-            env.push(env_value("ISSUER", issuer));
+            env.push(env_value("ISSUER", settings.token_issuer.as_str()));
+            env.push(env_value(
+                "TOKEN_AUDIENCE",
+                settings.token_audience.as_str(),
+            ));
+            env.push(env_secret(
+                "KEY_ENCRYPTION_KEY",
+                &secret,
+                KEY_ENCRYPTION_KEY_KEY,
+            ));
+            env.push(env_secret("ADMIN_CLIENT_ID", &secret, ADMIN_CLIENT_ID_KEY));
+            env.push(env_secret(
+                "ADMIN_CLIENT_SECRET",
+                &secret,
+                ADMIN_CLIENT_SECRET_KEY,
+            ));
+        }
+        Component::Users | Component::Content | Component::Media => {
+            env.push(env_value(
+                "CHANGES_EXCHANGE",
+                settings.changes_exchange.as_str(),
+            ));
+            if component == Component::Users && settings.auth_enabled {
+                // Registration and password changes go through auth.
+                env.push(env_value("AUTH_URL", settings.service_url(Component::Auth)));
+            }
         }
         Component::Analytics => {
             env.push(env_value(
@@ -217,6 +251,8 @@ pub fn deployment(
         volumes: Vec::new(),
         annotations,
         platform: settings,
+        // The gateway watches ContentPipelines; no other shared service calls the API.
+        service_account: (component == Component::Gateway).then(|| name.clone()),
     };
     Ok(workload::deployment(
         meta(platform, component, &name)?,

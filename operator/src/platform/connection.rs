@@ -1,7 +1,10 @@
 //! The connection Secret of a shared service: the connection strings of the backends it
 //! uses, taken from the admin Secrets the Platform references.
 
-use super::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, REDIS_URL_KEY, app_labels, backends};
+use super::builders::{
+    ADMIN_CLIENT_ID_KEY, ADMIN_CLIENT_SECRET_KEY, AMQP_URL_KEY, KEY_ENCRYPTION_KEY_KEY,
+    MONGODB_URI_KEY, REDIS_URL_KEY, app_labels, backends,
+};
 use crate::Result;
 use crate::labels;
 use crate::names;
@@ -24,12 +27,42 @@ pub struct BackendConnections {
     pub amqp_url: Option<SecretString>,
 }
 
+/// Values the operator generates once for auth and keeps in its connection Secret: the key
+/// sealing its private signing keys, and the bootstrap admin client. Values already in
+/// `current` are kept (regenerating the key would make the stored signing keys unreadable).
+pub fn auth_generated_values(current: Option<&Secret>) -> Result<BTreeMap<String, SecretString>> {
+    let existing = |key: &str| {
+        current
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.get(key))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+            .filter(|v| !v.is_empty())
+            .map(SecretString::new)
+    };
+    let mut values = BTreeMap::new();
+    let kek = match existing(KEY_ENCRYPTION_KEY_KEY) {
+        Some(kek) => kek,
+        None => secrets::generate_key_base64()?,
+    };
+    values.insert(KEY_ENCRYPTION_KEY_KEY.to_owned(), kek);
+    let client_id =
+        existing(ADMIN_CLIENT_ID_KEY).unwrap_or_else(|| SecretString::new("machina-admin"));
+    values.insert(ADMIN_CLIENT_ID_KEY.to_owned(), client_id);
+    let client_secret = match existing(ADMIN_CLIENT_SECRET_KEY) {
+        Some(secret) => secret,
+        None => secrets::generate_password()?,
+    };
+    values.insert(ADMIN_CLIENT_SECRET_KEY.to_owned(), client_secret);
+    Ok(values)
+}
+
 /// The connection Secret `<platform>-<service>-connection` of `component`, with only the
-/// keys of the backends that service uses.
+/// keys of the backends that service uses, plus the `generated` values of that service.
 pub fn connection_secret(
     platform: &Platform,
     component: Component,
     connections: &BackendConnections,
+    generated: &BTreeMap<String, SecretString>,
 ) -> Result<Secret> {
     let platform_name = labels::name(platform)?;
     let needs = backends(component);
@@ -42,6 +75,7 @@ pub fn connection_secret(
     put(needs.mongodb, MONGODB_URI_KEY, &connections.mongodb_uri);
     put(needs.redis, REDIS_URL_KEY, &connections.redis_url);
     put(needs.amqp, AMQP_URL_KEY, &connections.amqp_url);
+    data.extend(generated.iter().map(|(k, v)| (k.clone(), v.clone())));
     let instance = names::shared_service(&platform_name, component.name());
     secrets::owned_secret(
         platform,
@@ -68,7 +102,8 @@ mod tests {
     fn each_service_gets_only_its_backends() {
         let platform = mk_platform();
         let keys = |component| {
-            let secret = connection_secret(&platform, component, &connections()).expect("secret");
+            let secret = connection_secret(&platform, component, &connections(), &BTreeMap::new())
+                .expect("secret");
             secret
                 .data
                 .unwrap_or_default()
@@ -78,8 +113,13 @@ mod tests {
         assert_eq!(keys(Component::Gateway), [REDIS_URL_KEY]);
         assert_eq!(keys(Component::Auth), [MONGODB_URI_KEY, REDIS_URL_KEY]);
         assert_eq!(keys(Component::Analytics), [AMQP_URL_KEY, MONGODB_URI_KEY]);
-        let secret =
-            connection_secret(&platform, Component::Users, &connections()).expect("secret");
+        let secret = connection_secret(
+            &platform,
+            Component::Users,
+            &connections(),
+            &BTreeMap::new(),
+        )
+        .expect("secret");
         assert_eq!(
             secret.metadata.name.as_deref(),
             Some("acme-users-connection")
@@ -89,6 +129,28 @@ mod tests {
         assert_eq!(
             (owner.kind.as_str(), owner.name.as_str()),
             ("Platform", "acme")
+        );
+    }
+
+    #[test]
+    fn auth_values_are_generated_once_and_then_kept() {
+        let first = auth_generated_values(None).expect("generated");
+        let kek = first[KEY_ENCRYPTION_KEY_KEY].expose().to_owned();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&kek)
+            .expect("base64");
+        assert_eq!(bytes.len(), 32);
+        assert_eq!(first[ADMIN_CLIENT_ID_KEY].expose(), "machina-admin");
+        assert_eq!(first[ADMIN_CLIENT_SECRET_KEY].expose().len(), 32);
+        let platform = mk_platform();
+        let secret =
+            connection_secret(&platform, Component::Auth, &connections(), &first).expect("secret");
+        let again = auth_generated_values(Some(&secret)).expect("kept");
+        assert_eq!(again, first);
+        assert_ne!(
+            auth_generated_values(None).expect("fresh")[KEY_ENCRYPTION_KEY_KEY],
+            first[KEY_ENCRYPTION_KEY_KEY]
         );
     }
 

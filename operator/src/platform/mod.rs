@@ -9,12 +9,14 @@
 
 mod builders;
 mod connection;
+mod rbac;
 
 pub use builders::{
     AMQP_URL_KEY, Backends, MONGODB_URI_KEY, REDIS_URL_KEY, backends, deployment, service,
     service_env,
 };
-pub use connection::{BackendConnections, connection_secret};
+pub use connection::{BackendConnections, auth_generated_values, connection_secret};
+pub use rbac::{GatewayIdentity, gateway_identity};
 
 use crate::pod::PlatformSettings;
 use crate::{DeleteKind, Deletion, Result, names, workload};
@@ -39,6 +41,8 @@ pub struct PlatformObjects {
     pub services: Vec<Service>,
     /// One per enabled service with `minAvailable`.
     pub pod_disruption_budgets: Vec<PodDisruptionBudget>,
+    /// The gateway's ServiceAccount and Role, when the gateway runs.
+    pub gateway_identity: Option<GatewayIdentity>,
     /// Objects of disabled services, and budgets whose `minAvailable` was removed.
     pub deletions: Vec<Deletion>,
 }
@@ -79,7 +83,17 @@ pub fn desired_state(
                     names::service_connection_secret(&settings.name, component.name()),
                 ),
             ]);
+            if component == Component::Gateway {
+                objects.deletions.extend([
+                    Deletion::new(DeleteKind::RoleBinding, &name),
+                    Deletion::new(DeleteKind::Role, &name),
+                    Deletion::new(DeleteKind::ServiceAccount, &name),
+                ]);
+            }
             continue;
+        }
+        if component == Component::Gateway {
+            objects.gateway_identity = Some(gateway_identity(platform, &settings)?);
         }
         let version = credentials_versions.get(&component).map(String::as_str);
         objects

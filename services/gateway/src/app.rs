@@ -61,6 +61,7 @@ impl Gateway {
             tokio::spawn(discovery::run(
                 client,
                 namespaces,
+                config.pipeline_platform.clone(),
                 routes.clone(),
                 metrics.clone(),
             ));

@@ -10,7 +10,7 @@ use std::time::Duration;
 use machina_kit::{CommonConfig, Metrics, Vars, auth::JwtVerifier};
 
 use crate::{
-    discovery::Namespaces,
+    discovery::{Namespaces, PlatformKey},
     error::{Result, config},
     routes::{
         PipelineDefaults, PipelineEndpoint, Policy, Route, RoutesFile, merge_routes,
@@ -31,6 +31,8 @@ pub struct GatewayConfig {
     pub pipeline_defaults: PipelineDefaults,
     /// Where to discover ContentPipelines; `None` turns discovery off.
     pub discovery: Option<Namespaces>,
+    /// Only the pipelines of this Platform are routed (`PIPELINE_PLATFORM`, `<ns>/<name>`).
+    pub pipeline_platform: Option<PlatformKey>,
     /// Requests per minute per client; `None` (0) turns rate limiting off.
     pub rate_limit_per_minute: Option<u64>,
     /// Prefix of the rate-limit keys in Redis.
@@ -110,6 +112,15 @@ impl GatewayConfig {
                 ));
             }
         };
+        let pipeline_platform = match vars.raw("PIPELINE_PLATFORM") {
+            None => None,
+            Some(value) => Some(PlatformKey::parse(value).ok_or_else(|| {
+                config(
+                    "PIPELINE_PLATFORM",
+                    format!("{value:?} is not <namespace>/<name>"),
+                )
+            })?),
+        };
         let rate = vars.or(
             "RATE_LIMIT_PER_MINUTE",
             "a whole number of requests",
@@ -163,6 +174,7 @@ impl GatewayConfig {
             pipeline_defaults,
             discovery: discovery
                 .then(|| Namespaces::parse(vars.raw("WATCH_NAMESPACES").unwrap_or("*"))),
+            pipeline_platform,
             rate_limit_per_minute: (rate > 0).then_some(rate),
             rate_limit_prefix: vars
                 .raw("RATE_LIMIT_PREFIX")

@@ -54,13 +54,49 @@ struct Source {
     relisting: Option<BTreeMap<Key, Upstream>>,
 }
 
+/// The Platform whose pipelines a gateway routes: `<namespace>/<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformKey {
+    /// Namespace of the Platform.
+    pub namespace: String,
+    /// Name of the Platform.
+    pub name: String,
+}
+
+impl PlatformKey {
+    /// Parses `<namespace>/<name>`.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (namespace, name) = value.trim().split_once('/')?;
+        (!namespace.is_empty() && !name.is_empty() && !name.contains('/')).then(|| Self {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Whether `cp` runs on this Platform (its `platformRef` namespace defaults to its own).
+    fn admits(&self, cp: &ContentPipeline) -> bool {
+        let reference = &cp.spec.platform_ref;
+        let namespace = reference.namespace.clone().or_else(|| cp.namespace());
+        reference.name == self.name && namespace.as_deref() == Some(self.namespace.as_str())
+    }
+}
+
 /// Pipeline endpoints folded from watch events; pure, so it is unit-tested.
 #[derive(Debug, Default)]
 pub struct PipelineIndex {
     sources: HashMap<usize, Source>,
+    platform: Option<PlatformKey>,
 }
 
 impl PipelineIndex {
+    /// An index of the pipelines of `platform` only (every pipeline when `None`).
+    pub fn for_platform(platform: Option<PlatformKey>) -> Self {
+        Self {
+            sources: HashMap::new(),
+            platform,
+        }
+    }
+
     /// Applies one event of watch stream `source`; true when the endpoint set changed.
     ///
     /// A relist (`Init` .. `InitDone`) replaces the stream's set atomically, so
@@ -75,7 +111,7 @@ impl PipelineIndex {
             }
             watcher::Event::InitApply(cp) => {
                 let buffer = state.relisting.get_or_insert_with(BTreeMap::new);
-                if let Some((key, endpoint)) = entry(&cp) {
+                if let Some((key, endpoint)) = entry(&cp, self.platform.as_ref()) {
                     buffer.insert(key, endpoint);
                 }
                 false
@@ -88,7 +124,7 @@ impl PipelineIndex {
             }
             watcher::Event::Apply(cp) => {
                 let key = (cp.namespace().unwrap_or_default(), cp.name_any());
-                match entry(&cp) {
+                match entry(&cp, self.platform.as_ref()) {
                     Some((key, endpoint)) => {
                         state.live.insert(key, endpoint.clone()) != Some(endpoint)
                     }
@@ -120,8 +156,8 @@ impl PipelineIndex {
 
 /// The routable endpoint of a pipeline: absent until the operator sets
 /// `status.endpoint`, and while the pipeline is being deleted.
-fn entry(cp: &ContentPipeline) -> Option<(Key, Upstream)> {
-    if cp.metadata.deletion_timestamp.is_some() {
+fn entry(cp: &ContentPipeline, platform: Option<&PlatformKey>) -> Option<(Key, Upstream)> {
+    if cp.metadata.deletion_timestamp.is_some() || platform.is_some_and(|p| !p.admits(cp)) {
         return None;
     }
     let url = cp.status.as_ref()?.endpoint.as_deref()?;
@@ -140,6 +176,7 @@ fn entry(cp: &ContentPipeline) -> Option<(Key, Upstream)> {
 pub async fn run(
     client: Client,
     namespaces: Namespaces,
+    platform: Option<PlatformKey>,
     routes: SharedRoutes,
     metrics: GatewayMetrics,
 ) {
@@ -157,8 +194,8 @@ pub async fn run(
             .boxed()
     });
     let mut events = futures::stream::select_all(streams);
-    let mut index = PipelineIndex::default();
-    tracing::info!(namespaces = ?namespaces, "watching ContentPipelines");
+    tracing::info!(namespaces = ?namespaces, platform = ?platform, "watching ContentPipelines");
+    let mut index = PipelineIndex::for_platform(platform);
     while let Some(event) = events.next().await {
         match event {
             Ok((source, event)) => {
@@ -293,5 +330,28 @@ mod tests {
             Namespaces::parse("a, b,"),
             Namespaces::Only(vec!["a".into(), "b".into()])
         );
+    }
+
+    #[test]
+    fn a_platform_index_routes_only_that_platforms_pipelines() {
+        let platform = PlatformKey::parse("shop/acme").expect("key");
+        let mut index = PipelineIndex::for_platform(Some(platform));
+        let mine = mk_cp("shop", "blog", Some("http://blog.shop.svc:8080"));
+        let mut other = mk_cp("shop", "news", Some("http://news.shop.svc:8080"));
+        other.spec.platform_ref.name = "globex".into();
+        let mut elsewhere = mk_cp("team", "ads", Some("http://ads.team.svc:8080"));
+        elsewhere.spec.platform_ref.namespace = Some("shop".into());
+        let mut same_name_other_ns = mk_cp("team", "faq", Some("http://faq.team.svc:8080"));
+        same_name_other_ns.spec.platform_ref.namespace = None;
+        for cp in [mine, other, elsewhere, same_name_other_ns] {
+            index.apply(0, watcher::Event::Apply(cp));
+        }
+        let routed: Vec<String> = names(&index)
+            .iter()
+            .filter_map(|n| n.split('=').next().map(str::to_owned))
+            .collect();
+        assert_eq!(routed, vec!["shop/blog", "team/ads"]);
+        assert_eq!(PlatformKey::parse("acme"), None);
+        assert_eq!(PlatformKey::parse("a/b/c"), None);
     }
 }

@@ -412,6 +412,15 @@ pub fn container_spec(
         hosts_file.display().to_string(),
     );
     env.entry("HOSTNAME".into()).or_insert_with(|| name.clone());
+    let automount = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.automount_service_account_token)
+        .unwrap_or(true);
+    if let (true, Some(kubeconfig)) = (automount, &config.pod_kubeconfig) {
+        env.entry("KUBECONFIG".into())
+            .or_insert_with(|| kubeconfig.display().to_string());
+    }
     if let Some(tmp) = mounts.iter().find(|m| m.mount_path == "/tmp") {
         env.entry("TMPDIR".into())
             .or_insert_with(|| tmp.host_path.display().to_string());

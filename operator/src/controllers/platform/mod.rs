@@ -15,8 +15,9 @@ use crate::controllers::health::{Health, set_health};
 use crate::controllers::{common, kube_ops};
 use crate::platform::{self, BackendConnections, shared_services};
 use crate::pod::PlatformSettings;
-use crate::{Error, Result, labels, secrets};
+use crate::{Error, Result, labels, names, secrets};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
@@ -96,12 +97,25 @@ async fn converge(platform: &Platform, ctx: &Context) -> Result<Vec<ComponentSta
         if !shared.enabled {
             continue;
         }
-        let secret = platform::connection_secret(platform, component, &connections)?;
+        let generated = match component {
+            Component::Auth => {
+                let name = names::service_connection_secret(&settings.name, component.name());
+                let current = kube_ops::get_opt::<Secret>(client, &namespace, &name).await?;
+                platform::auth_generated_values(current.as_ref())?
+            }
+            _ => BTreeMap::new(),
+        };
+        let secret = platform::connection_secret(platform, component, &connections, &generated)?;
         let secret = kube_ops::apply(client, manager, &secret).await?;
         let data = secret.data.unwrap_or_default();
         versions.insert(component, secrets::credentials_version([&data]));
     }
     let objects = platform::desired_state(platform, &versions)?;
+    if let Some(identity) = &objects.gateway_identity {
+        kube_ops::apply(client, manager, &identity.service_account).await?;
+        kube_ops::apply(client, manager, &identity.role).await?;
+        kube_ops::apply(client, manager, &identity.role_binding).await?;
+    }
     let mut deployments = Vec::with_capacity(objects.deployments.len());
     for deployment in &objects.deployments {
         deployments.push(kube_ops::apply(client, manager, deployment).await?);

@@ -10,16 +10,42 @@ use serde::Deserialize;
 use super::{PipelineEndpoint, Policy, Route, Upstream};
 use crate::error::{Result, config};
 
-/// The shared services, their URL variable and the public prefixes routed to them.
-/// Auth authenticates its own clients, so its routes are public at the edge.
-pub const SHARED_SERVICES: [(&str, &[&str], bool); 7] = [
-    ("auth", &["/oauth2", "/.well-known", "/auth"], true),
-    ("users", &["/v1/users"], false),
-    ("content", &["/v1/content"], false),
-    ("media", &["/v1/media"], false),
-    ("templates", &["/v1/templates", "/v1/validate"], false),
-    ("analytics", &["/v1/events", "/v1/reports"], false),
-    ("insights", &["/v1/insights"], false),
+/// A shared service's name, its `(public prefix, upstream rewrite)` pairs, and whether
+/// the edge lets requests through without a token.
+pub type SharedServiceRoutes = (&'static str, &'static [(&'static str, &'static str)], bool);
+
+/// The shared services, their URL variable and the public prefixes routed to them, each
+/// with what replaces it upstream. Auth authenticates its own clients, so its routes are
+/// public at the edge; its own API (`/v1/login`, `/v1/users` registration, `/v1/admin`)
+/// sits under `/auth` so it cannot collide with the user service's `/v1/users`.
+pub const SHARED_SERVICES: [SharedServiceRoutes; 7] = [
+    (
+        "auth",
+        &[
+            ("/oauth2", "/oauth2"),
+            ("/.well-known", "/.well-known"),
+            ("/auth", ""),
+        ],
+        true,
+    ),
+    ("users", &[("/v1/users", "/v1/users")], false),
+    ("content", &[("/v1/content", "/v1/content")], false),
+    // Signed media URLs carry no token; the media service checks tokens and signatures.
+    ("media", &[("/v1/media", "/v1/media")], true),
+    (
+        "templates",
+        &[
+            ("/v1/templates", "/v1/templates"),
+            ("/v1/validate", "/v1/validate"),
+        ],
+        false,
+    ),
+    (
+        "analytics",
+        &[("/v1/events", "/v1/events"), ("/v1/reports", "/v1/reports")],
+        false,
+    ),
+    ("insights", &[("/v1/insights", "/v1/insights")], false),
 ];
 
 /// Routes to the shared services whose `<NAME>_URL` is set.
@@ -29,11 +55,11 @@ pub fn shared_service_routes(vars: &Vars, timeout: Duration) -> Result<Vec<Route
         let var = format!("{}_URL", name.to_ascii_uppercase());
         let Some(url) = vars.raw(&var) else { continue };
         let upstream = Upstream::parse(url).map_err(|reason| config(&var, reason))?;
-        for prefix in prefixes {
+        for (prefix, rewrite) in prefixes {
             routes.push(Route {
                 name: name.to_owned(),
                 prefix: (*prefix).to_owned(),
-                rewrite: (*prefix).to_owned(),
+                rewrite: (*rewrite).to_owned(),
                 upstream: upstream.clone(),
                 policy: if public {
                     Policy::public()

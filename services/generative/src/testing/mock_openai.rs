@@ -57,7 +57,12 @@ pub struct MockOpenAi {
 impl MockOpenAi {
     /// Starts the server on a free port of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0".parse().map_err(std::io::Error::other)?).await
+    }
+
+    /// Starts the server on `addr`; `GET /healthz` answers 200 for probes.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(MockState {
             script: Mutex::new(VecDeque::new()),
@@ -66,6 +71,7 @@ impl MockOpenAi {
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(chat_completions))
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
