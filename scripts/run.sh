@@ -63,7 +63,9 @@ kubectl -n "$NS" create secret generic acme-rabbitmq-admin \
   --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
 
 echo "==> operator (log: $STATE/operator.log)"
-MACHINA_LOG_FORMAT=text MACHINA_HTTP_ADDR=127.0.0.1:8081 \
+# Outside the cluster the operator reaches Services (the template service) by their cluster
+# DNS names through the node's hosts file, as pods do.
+MACHINA_LOG_FORMAT=text MACHINA_HTTP_ADDR=127.0.0.1:8081 MACHINA_HOSTS_FILE="$STATE/node/hosts/$NS.hosts" \
   nohup "$BIN/machina-operator" >"$STATE/operator.log" 2>&1 &
 echo $! >"$STATE/operator.pid"
 

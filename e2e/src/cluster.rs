@@ -131,6 +131,11 @@ impl Harness {
         })
     }
 
+    /// The node's hosts file for pods of `namespace` (it lists every namespace's FQDNs).
+    pub fn hosts_file(&self, namespace: &str) -> PathBuf {
+        machina_devcluster_node::hosts::path(&self.hosts_dir, namespace)
+    }
+
     /// The kubeconfig path.
     pub fn kubeconfig(&self) -> &Path {
         self.cluster.kubeconfig_path()

@@ -7,6 +7,7 @@
 //! backing services are those of `devenv/up.sh`.
 
 pub mod cluster;
+pub mod fixtures;
 pub mod kubectl;
 pub mod operator;
 pub mod wait;

@@ -11,8 +11,14 @@ pub struct Operator {
 
 impl Operator {
     /// Starts the operator binary of `bin_dir` against the cluster of `kubeconfig`,
-    /// watching `namespace`, logging to `log`.
-    pub fn start(bin_dir: &Path, kubeconfig: &Path, namespace: &str, log: &Path) -> Self {
+    /// watching `namespace`, resolving cluster names through `hosts_file`, logging to `log`.
+    pub fn start(
+        bin_dir: &Path,
+        kubeconfig: &Path,
+        namespace: &str,
+        hosts_file: &Path,
+        log: &Path,
+    ) -> Self {
         let program = bin_dir.join("machina-operator");
         assert!(
             program.exists(),
@@ -27,6 +33,9 @@ impl Operator {
         let child = tokio::process::Command::new(program)
             .env("KUBECONFIG", kubeconfig)
             .env("MACHINA_WATCH_NAMESPACES", namespace)
+            // It runs outside the cluster: cluster DNS names (the template service) resolve
+            // through the node's hosts file, as they do for pods.
+            .env("MACHINA_HOSTS_FILE", hosts_file)
             .env("MACHINA_HTTP_ADDR", "127.0.0.1:0")
             .env("MACHINA_LOG_FORMAT", "text")
             .env("RUST_LOG", "info,machina_operator=debug")

@@ -2,7 +2,9 @@
 //! substitute fakes that record calls, and [`ProvisionerBackends`], the real ones (one admin
 //! connection per distinct admin credential, reused across reconciles).
 
-use crate::provision::mongodb::{MongoError, MongoProvisioner, UserChange, UserSpec};
+use crate::provision::mongodb::{
+    AnalyticsProgress, MongoError, MongoProvisioner, UserChange, UserSpec,
+};
 use crate::provision::rabbitmq::{
     ApplyReport, QueueRemoval, RabbitError, RabbitProvisioner, RemoveReport, Topology,
 };
@@ -21,6 +23,12 @@ pub trait MongoUsers: Send + Sync {
     async fn ensure_user(&self, spec: &UserSpec) -> Result<UserChange, MongoError>;
     /// See [`MongoProvisioner::drop_user`].
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError>;
+    /// See [`MongoProvisioner::analytics_progress`].
+    async fn analytics_progress(
+        &self,
+        db: &str,
+        output: &str,
+    ) -> Result<Option<AnalyticsProgress>, MongoError>;
 }
 
 /// RabbitMQ topologies of one broker.
@@ -67,6 +75,13 @@ impl MongoUsers for MongoProvisioner {
     }
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError> {
         MongoProvisioner::drop_user(self, db, user).await
+    }
+    async fn analytics_progress(
+        &self,
+        db: &str,
+        output: &str,
+    ) -> Result<Option<AnalyticsProgress>, MongoError> {
+        MongoProvisioner::analytics_progress(self, db, output).await
     }
 }
 

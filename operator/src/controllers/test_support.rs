@@ -4,7 +4,7 @@
 use crate::controllers::backends::{Backends, MongoUsers, RabbitAdmin, RabbitTopologies};
 use crate::fixtures::mk_platform;
 use crate::mock_api::{ApiServer, Call};
-use crate::provision::mongodb::{MongoError, UserChange, UserSpec};
+use crate::provision::mongodb::{AnalyticsProgress, MongoError, UserChange, UserSpec};
 use crate::provision::rabbitmq::{ApplyReport, QueueRemoval, RabbitError, RemoveReport, Topology};
 use crate::secrets::SecretString;
 use async_trait::async_trait;
@@ -96,6 +96,15 @@ impl MongoUsers for Recorder {
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError> {
         self.0.record(format!("mongo.drop_user {db} {user}"));
         Ok(true)
+    }
+    async fn analytics_progress(
+        &self,
+        db: &str,
+        output: &str,
+    ) -> Result<Option<AnalyticsProgress>, MongoError> {
+        // Reads are not recorded: the call lists show what a reconcile changes.
+        let _ = (db, output);
+        Ok(None)
     }
 }
 

@@ -73,6 +73,19 @@ pub enum MongoError {
         #[source]
         source: mongodb::error::Error,
     },
+    /// An analytics worker's progress document could not be read.
+    #[error(
+        "failed to read the progress of analytics output {output:?} in database {db:?}: {source}"
+    )]
+    ReadProgress {
+        /// The job's output collection (the document's `_id`).
+        output: String,
+        /// The analytics database.
+        db: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
     /// `dropUser` failed for another reason than the user being absent.
     #[error("failed to drop MongoDB user {user:?} in database {db:?}: {source}")]
     DropUser {
@@ -86,6 +99,46 @@ pub enum MongoError {
     },
 }
 
+/// Collection where the analytics worker reports progress (see `services/analytics`).
+pub const ANALYTICS_PROGRESS_COLLECTION: &str = "analytics_job_progress";
+
+/// What an analytics worker reported: the figures an AnalyticsJob's status shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnalyticsProgress {
+    /// Events aggregated since the job was created.
+    pub events_processed: i64,
+    /// Newest event aggregated.
+    pub last_event_time: Option<k8s_openapi::jiff::Timestamp>,
+    /// Last successful batch or run.
+    pub last_success_time: Option<k8s_openapi::jiff::Timestamp>,
+    /// Last report.
+    pub updated_at: Option<k8s_openapi::jiff::Timestamp>,
+}
+
+impl AnalyticsProgress {
+    /// Reads the worker's document (`eventsProcessed`, `lastEventTime`, `lastSuccessTime`,
+    /// `updatedAt`); missing or mistyped fields read as absent.
+    pub fn from_document(document: &Document) -> Self {
+        let time = |key: &str| {
+            document.get_datetime(key).ok().and_then(|t| {
+                k8s_openapi::jiff::Timestamp::from_millisecond(t.timestamp_millis()).ok()
+            })
+        };
+        let events = match document.get("eventsProcessed") {
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Double(n)) if n.is_finite() => *n as i64,
+            _ => 0,
+        };
+        Self {
+            events_processed: events,
+            last_event_time: time("lastEventTime"),
+            last_success_time: time("lastSuccessTime"),
+            updated_at: time("updatedAt"),
+        }
+    }
+}
+
 impl MongoError {
     /// Short, stable name of the variant, used as a metric label.
     pub fn metric_label(&self) -> &'static str {
@@ -96,6 +149,7 @@ impl MongoError {
             Self::CreateUser { .. } => "CreateMongoUser",
             Self::UpdateUser { .. } => "UpdateMongoUser",
             Self::DropUser { .. } => "DropMongoUser",
+            Self::ReadProgress { .. } => "ReadAnalyticsProgress",
         }
     }
 }
@@ -246,6 +300,27 @@ impl MongoProvisioner {
         Self { client }
     }
 
+    /// The progress an analytics worker reported for output collection `output` in `db`
+    /// (collection `analytics_job_progress`, `_id` = the output collection).
+    pub async fn analytics_progress(
+        &self,
+        db: &str,
+        output: &str,
+    ) -> Result<Option<AnalyticsProgress>> {
+        let found = self
+            .client
+            .database(db)
+            .collection::<Document>(ANALYTICS_PROGRESS_COLLECTION)
+            .find_one(doc! {"_id": output})
+            .await
+            .map_err(|source| MongoError::ReadProgress {
+                output: output.into(),
+                db: db.into(),
+                source,
+            })?;
+        Ok(found.as_ref().map(AnalyticsProgress::from_document))
+    }
+
     /// Whether `user` exists in `db`.
     pub async fn user_exists(&self, db: &str, user: &str) -> Result<bool> {
         let reply = self
@@ -372,6 +447,25 @@ fn scrub_credentials(message: &str, uri: &str) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::{mk_pipeline, mk_platform};
+
+    #[test]
+    fn progress_reads_the_workers_document_and_tolerates_gaps() {
+        let at = mongodb::bson::DateTime::from_millis(1_764_000_000_000);
+        let full = doc! {
+            "_id": "rollups_x", "eventsProcessed": 42_i64, "lateEvents": 1_i64,
+            "lastEventTime": at, "lastSuccessTime": at, "updatedAt": at,
+        };
+        let progress = AnalyticsProgress::from_document(&full);
+        assert_eq!(progress.events_processed, 42);
+        let expected = k8s_openapi::jiff::Timestamp::from_millisecond(1_764_000_000_000).ok();
+        assert_eq!(progress.last_event_time, expected);
+        assert_eq!(progress.updated_at, expected);
+        let sparse = AnalyticsProgress::from_document(
+            &doc! {"eventsProcessed": 7_i32, "lastEventTime": "soon"},
+        );
+        assert_eq!(sparse.events_processed, 7);
+        assert_eq!(sparse.last_event_time, None);
+    }
 
     #[test]
     fn owner_reads_other_databases_and_owns_its_own() {

@@ -82,7 +82,9 @@ async fn serve(common: &CommonConfig, vars: &Vars, store_only: bool) -> anyhow::
             .with_metrics(connections.metrics.clone())
             .readiness_check(connections.mongo.readiness_check())
     } else {
-        service::app(common, config.clone(), &connections)
+        let verifier =
+            machina_kit::auth::JwtVerifier::from_vars(vars, connections.metrics.clone())?;
+        service::app(common, config.clone(), &connections, verifier)
     };
     let listener = tokio::net::TcpListener::bind(common.listen_addr).await?;
     tracing::info!(addr = %common.listen_addr, role = if store_only { "store" } else { "serve" }, "listening");

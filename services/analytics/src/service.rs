@@ -56,7 +56,12 @@ pub async fn prepare_until_done(connections: Connections, config: Arc<Config>) {
 }
 
 /// The HTTP app of `serve`.
-pub fn app(common: &CommonConfig, config: Arc<Config>, connections: &Connections) -> App {
+pub fn app(
+    common: &CommonConfig,
+    config: Arc<Config>,
+    connections: &Connections,
+    verifier: Option<machina_kit::auth::JwtVerifier>,
+) -> App {
     let state = AppState {
         publisher: Arc::new(Publisher::new(
             connections.amqp.clone(),
@@ -65,7 +70,7 @@ pub fn app(common: &CommonConfig, config: Arc<Config>, connections: &Connections
         store: event_store(connections, &config),
         config,
     };
-    App::new(common, router(state))
+    App::new(common, router(state, verifier))
         .with_metrics(connections.metrics.clone())
         .readiness_check(connections.mongo.readiness_check())
         .readiness_check(connections.amqp.readiness_check())

@@ -2,6 +2,7 @@
 //! (see the README); everything else lives in the library.
 
 use machina_generative::service::{Config, Connections, Service, jobs};
+use machina_kit::auth::JwtVerifier;
 use machina_kit::{Amqp, CommonConfig, Metrics, Mongo, Redis, Vars, shutdown_signal, telemetry};
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_vars(&Vars::from_env())?;
 
     let metrics = Metrics::new();
+    let verifier = JwtVerifier::from_vars(&Vars::from_env(), metrics.clone())?;
     let mut connections = Connections {
         metrics: metrics.clone(),
         ..Connections::default()
@@ -41,9 +43,12 @@ async fn main() -> anyhow::Result<()> {
         let _ = on_signal.wait_for(|stop| *stop).await;
     };
 
-    let listener = tokio::net::TcpListener::bind(common.listen_addr).await?;
-    tracing::info!(addr = %common.listen_addr, pipeline = %service.name(), "listening");
-    service.app(&common).serve(listener, shutdown).await?;
+    let (listener, addr) = machina_kit::bind(common.listen_addr).await?;
+    tracing::info!(addr = %addr, pipeline = %service.name(), secured = verifier.is_some(), "listening");
+    service
+        .app(&common, verifier)
+        .serve(listener, shutdown)
+        .await?;
 
     // The consumer stopped taking jobs with the signal; let the ones in flight finish.
     if let Some(worker) = worker

@@ -33,8 +33,9 @@ pub mod canonical;
 pub mod config;
 pub mod env;
 pub mod error;
-pub mod hosts;
 pub mod http;
+/// Cluster DNS names from a hosts file (crate `machina-hosts`, shared with the operator).
+pub use machina_hosts as hosts;
 pub mod json;
 pub mod metrics;
 pub mod problem;

@@ -11,7 +11,7 @@ use crate::controllers::common::{
 use crate::controllers::kube_ops;
 use crate::labels::AppLabels;
 use crate::pod::PlatformSettings;
-use crate::provision::mongodb::{Role, UserSpec};
+use crate::provision::mongodb::{AnalyticsProgress, Role, UserSpec};
 use crate::provision::rabbitmq::{Topology, analytics_base};
 use crate::secrets;
 use crate::{Result, labels, names};
@@ -38,6 +38,8 @@ pub struct Observed {
     pub output_collection: String,
     /// The job's queue.
     pub queue: String,
+    /// What the worker last reported, if it has.
+    pub progress: Option<AnalyticsProgress>,
 }
 
 /// The analytics database of a Platform: `<prefix>_analytics` (what the worker is given).
@@ -133,9 +135,24 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     for deletion in &objects.deletions {
         kube_ops::delete_obsolete(client, &namespace, deletion).await?;
     }
+    let output = output_collection(job)?;
+    // Progress is informative: a failed read keeps the previous figures, not the reconcile.
+    let progress = match ctx.backends.mongo(&admin.mongo_uri).await {
+        Ok(mongo) => mongo
+            .analytics_progress(&analytics_database(&settings), &output)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot read the worker's progress"))
+            .ok()
+            .flatten(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the worker's progress");
+            None
+        }
+    };
     Ok(Observed {
         workload,
-        output_collection: output_collection(job)?,
+        output_collection: output,
         queue: topology.user.clone(),
+        progress,
     })
 }

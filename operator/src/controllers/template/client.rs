@@ -153,7 +153,8 @@ pub struct HttpTemplateService {
 
 impl Default for HttpTemplateService {
     fn default() -> Self {
-        let http = reqwest::Client::builder()
+        // Outside a cluster without DNS (devcluster) names resolve through MACHINA_HOSTS_FILE.
+        let http = machina_hosts::apply(reqwest::Client::builder())
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
             .build()

@@ -23,13 +23,22 @@ pub struct AppState {
 }
 
 /// The service's routes (the kit's `App` adds health, metrics and limits).
-pub fn router(state: AppState) -> Router {
-    Router::new()
+///
+/// With a `verifier` (auth runs on the Platform) every route needs a valid bearer token.
+pub fn router(state: AppState, verifier: Option<machina_kit::auth::JwtVerifier>) -> Router {
+    let router = Router::new()
         .route("/v1/events", post(ingest::single))
         .route("/v1/events/batch", post(ingest::batch))
         .route("/v1/reports/timeseries", get(reports::timeseries))
         .route("/v1/reports/breakdown", get(reports::breakdown))
         .route("/v1/reports/funnel", get(reports::funnel))
-        .route("/v1/reports/retention", get(reports::retention))
-        .with_state(state)
+        .route("/v1/reports/retention", get(reports::retention));
+    let router = match verifier {
+        Some(verifier) => router.route_layer(axum::middleware::from_fn_with_state(
+            verifier,
+            machina_kit::auth::require_jwt,
+        )),
+        None => router,
+    };
+    router.with_state(state)
 }

@@ -74,7 +74,7 @@ impl TestApp {
         let common =
             CommonConfig::from_vars(&Vars::from_pairs([("LOG_FORMAT", "pretty")]), "analytics")
                 .expect("common");
-        let app = service::app(&common, config.clone(), &connections);
+        let app = service::app(&common, config.clone(), &connections, None);
         let (stop, stopped) = watch::channel(false);
         if store {
             service::spawn_store_consumer(&connections, &config, stopped.clone());

@@ -25,6 +25,7 @@ use tokio::sync::Mutex;
 pub struct AmqpPublisher {
     amqp: Amqp,
     events_exchange: String,
+    provisioned: bool,
     channel: Mutex<Option<Channel>>,
 }
 
@@ -39,8 +40,17 @@ impl AmqpPublisher {
         Self {
             amqp,
             events_exchange: events_exchange.into(),
+            provisioned: false,
             channel: Mutex::new(None),
         }
+    }
+
+    /// With `provisioned`, the events exchange was declared by whoever owns the topology
+    /// (the operator) and is only checked (a passive declare, which needs no configure
+    /// permission: a pipeline's RabbitMQ user may only write to it).
+    pub fn provisioned(mut self, provisioned: bool) -> Self {
+        self.provisioned = provisioned;
+        self
     }
 
     /// The events exchange.
@@ -63,7 +73,7 @@ impl AmqpPublisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(|e| self.failed("enable publisher confirms", &e))?;
-        declare_events_exchange(&channel, &self.events_exchange)
+        declare_events_exchange(&channel, &self.events_exchange, self.provisioned)
             .await
             .map_err(|e| self.failed("declare the events exchange", &e))?;
         *current = Some(channel.clone());
@@ -87,14 +97,20 @@ pub async fn connected(amqp: &Amqp) -> Result<Arc<Connection>, BackendError> {
         .map_err(|_| amqp_error("connect to rabbitmq", "not connected"))
 }
 
-/// Declares the durable topic exchange events go to (idempotent).
-pub async fn declare_events_exchange(channel: &Channel, exchange: &str) -> lapin::Result<()> {
+/// Declares the durable topic exchange events go to (idempotent); `passive` only checks
+/// that it exists.
+pub async fn declare_events_exchange(
+    channel: &Channel,
+    exchange: &str,
+    passive: bool,
+) -> lapin::Result<()> {
     channel
         .exchange_declare(
             exchange.into(),
             ExchangeKind::Topic,
             ExchangeDeclareOptions {
                 durable: true,
+                passive,
                 ..ExchangeDeclareOptions::default()
             },
             FieldTable::default(),

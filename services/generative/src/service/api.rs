@@ -34,14 +34,21 @@ pub struct GenerateRequest {
     pub context: Value,
 }
 
-/// The API routes, with `service` as state.
-pub fn router(service: Arc<Service>) -> Router {
-    Router::new()
+/// The API routes, with `service` as state; with a `verifier` every route but the OpenAPI
+/// document needs a valid bearer token.
+pub fn router(service: Arc<Service>, verifier: Option<machina_kit::auth::JwtVerifier>) -> Router {
+    let mut api = Router::new()
         .route("/v1/generate", post(generate))
         .route("/v1/jobs", post(submit))
         .route("/v1/jobs/{id}", get(job))
-        .route("/v1/pipeline", get(pipeline))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/v1/pipeline", get(pipeline));
+    if let Some(verifier) = verifier {
+        api = api.route_layer(axum::middleware::from_fn_with_state(
+            verifier,
+            machina_kit::auth::require_jwt,
+        ));
+    }
+    api.route("/openapi.json", get(|| async { Json(openapi::document()) }))
         .with_state(service)
 }
 

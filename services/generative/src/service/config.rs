@@ -13,7 +13,7 @@
 //! | `CACHE_PREFIX` | empty | prefix of every Redis key |
 //! | `EVENTS_EXCHANGE` | `machina.events` | topic exchange of events |
 //! | `JOBS_QUEUE` | `machina.generative.<pipeline>` | durable quorum queue of jobs |
-//! | `JOBS_QUEUE_PROVISIONED` | `false` | `true`: the queue and its dead-letter topology were provisioned (by the operator) and are only checked, never declared |
+//! | `JOBS_QUEUE_PROVISIONED` | `false` | `true`: the queue, its dead-letter topology and the events exchange were provisioned (by the operator) and are only checked (passive declares), never declared |
 //! | `PREFETCH` | `8` | unacknowledged jobs per worker |
 //! | `MAX_DELIVERIES` | `5` | deliveries of a job before it is dead-lettered |
 //! | `LLM_API_KEY` | unset | bearer token of the LLM endpoint (secret) |

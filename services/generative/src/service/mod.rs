@@ -208,10 +208,12 @@ impl Service {
             .redis
             .clone()
             .map(|redis| Arc::new(RedisCache::new(redis, config.cache_prefix.clone())));
-        let publisher = connections
-            .amqp
-            .clone()
-            .map(|amqp| Arc::new(AmqpPublisher::new(amqp, config.events_exchange.clone())));
+        let publisher = connections.amqp.clone().map(|amqp| {
+            Arc::new(
+                AmqpPublisher::new(amqp, config.events_exchange.clone())
+                    .provisioned(config.jobs_queue_provisioned),
+            )
+        });
         let queue = JobQueue {
             name: config.jobs_queue_for(&name),
             max_deliveries: config.max_deliveries,
@@ -315,8 +317,15 @@ impl Service {
 
     /// The HTTP app: the API routes, plus a readiness check per configured dependency and
     /// one for the templates.
-    pub fn app(self: &Arc<Self>, common: &CommonConfig) -> App {
-        let mut app = App::new(common, api::router(self.clone()))
+    ///
+    /// With a `verifier` (auth runs on the Platform) every API route needs a valid bearer
+    /// token, so a pipeline reached around the gateway is no less protected.
+    pub fn app(
+        self: &Arc<Self>,
+        common: &CommonConfig,
+        verifier: Option<machina_kit::auth::JwtVerifier>,
+    ) -> App {
+        let mut app = App::new(common, api::router(self.clone(), verifier))
             .with_metrics(self.connections.metrics.clone());
         if let Some(mongo) = &self.connections.mongo {
             app = app.readiness_check(mongo.readiness_check());

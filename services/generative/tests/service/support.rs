@@ -319,7 +319,7 @@ impl Env {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = watch::channel(false);
-        let app = service.app(&common);
+        let app = service.app(&common, None);
         let mut on_stop = stopped.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -342,9 +342,13 @@ impl Env {
     pub async fn bind_events(&self, pattern: &str) -> String {
         let connection = self.vhost.connect().await.expect("amqp");
         let channel = connection.create_channel().await.expect("channel");
-        machina_generative::adapters::rabbit::declare_events_exchange(&channel, "machina.events")
-            .await
-            .expect("exchange");
+        machina_generative::adapters::rabbit::declare_events_exchange(
+            &channel,
+            "machina.events",
+            false,
+        )
+        .await
+        .expect("exchange");
         let queue = "test-events";
         channel
             .queue_declare(

@@ -7,38 +7,13 @@
 use kube::Api;
 use machina_devenv::BackingServices;
 use machina_e2e::Harness;
+use machina_e2e::fixtures::{backend_secrets, mongo_user_exists, tail, urlencode};
 use machina_e2e::operator::Operator;
 use machina_e2e::wait::eventually;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const CONVERGE: Duration = Duration::from_secs(240);
-
-fn secrets(backing: &BackingServices) -> Vec<String> {
-    let secret = |name: &str, data: Value| {
-        json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": name}, "type": "Opaque", "stringData": data,
-        })
-    };
-    let items = [
-        secret(
-            "acme-mongodb-admin",
-            json!({"uri": backing.mongodb_uri.expose()}),
-        ),
-        secret("acme-redis", json!({"url": backing.redis_url.expose()})),
-        secret(
-            "acme-rabbitmq-admin",
-            json!({
-                "username": backing.rabbitmq_username,
-                "password": backing.rabbitmq_password.expose(),
-                "amqpUrl": backing.amqp_url.expose(),
-                "managementUrl": backing.rabbitmq_management_url,
-            }),
-        ),
-    ];
-    items.iter().map(Value::to_string).collect()
-}
 
 /// The quickstart Platform, with a database prefix and vhost of this run's own.
 fn platform(root: &std::path::Path, prefix: &str, vhost: &str) -> String {
@@ -94,20 +69,9 @@ async fn generate(harness: &Harness, namespace: &str, name: &str) -> Option<Valu
     response.json().await.ok()
 }
 
-async fn mongo_user_exists(backing: &BackingServices, database: &str, user: &str) -> bool {
-    let client = backing.mongodb().await.expect("MongoDB (run devenv/up.sh)");
-    let info = client
-        .database(database)
-        .run_command(mongodb::bson::doc! {"usersInfo": user})
-        .await
-        .expect("usersInfo");
-    info.get_array("users")
-        .map(|u| !u.is_empty())
-        .unwrap_or(false)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pipeline_lifecycle_with_an_operator_restart() {
+    let _one_cluster_at_a_time = crate::serial().await;
     let backing = BackingServices::load_or_panic();
     let unique = machina_devenv::unique_name("e2e");
     let namespace = unique.replace('_', "-");
@@ -118,7 +82,7 @@ async fn pipeline_lifecycle_with_an_operator_restart() {
     let client = harness.client();
 
     kubectl.ok(&["create", "namespace", &namespace]).await;
-    for secret in secrets(&backing) {
+    for secret in backend_secrets(&backing, "acme") {
         kubectl.apply(&namespace, &secret).await;
     }
     let operator_log = harness.state_dir.join("operator.log");
@@ -126,6 +90,7 @@ async fn pipeline_lifecycle_with_an_operator_restart() {
         &harness.bin_dir,
         harness.kubeconfig(),
         &namespace,
+        &harness.hosts_file(&namespace),
         &operator_log,
     );
     kubectl
@@ -204,6 +169,7 @@ async fn pipeline_lifecycle_with_an_operator_restart() {
         &harness.bin_dir,
         harness.kubeconfig(),
         &namespace,
+        &harness.hosts_file(&namespace),
         &operator_log,
     );
     let result = eventually("the new definition to serve", CONVERGE, || async {
@@ -243,21 +209,4 @@ async fn pipeline_lifecycle_with_an_operator_restart() {
         .await;
     harness.stop().await;
     let _ = management.delete_vhost(&vhost).await;
-}
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn urlencode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
