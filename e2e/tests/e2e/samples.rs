@@ -224,6 +224,19 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
     })
     .await;
 
+    // `kubectl logs`: the API server proxies to the process kubelet's endpoint.
+    let logs = kubectl
+        .ok(&[
+            "-n",
+            &namespace,
+            "logs",
+            "-l",
+            "app=llm-gateway",
+            "--tail=5",
+        ])
+        .await;
+    assert!(logs.contains("mock OpenAI API on"), "kubectl logs: {logs}");
+
     // A client signs in (client credentials, through the gateway) and generates.
     let gateway = eventually("the gateway's address", CONVERGE, || async {
         harness.service_address(&namespace, "acme-gateway")

@@ -10,6 +10,7 @@
 pub mod container;
 pub mod events;
 pub mod probe;
+pub mod server;
 pub mod state;
 pub mod worker;
 
@@ -53,6 +54,13 @@ struct Worker {
 
 /// Runs the kubelet until `stop`; then stops every pod's processes before returning.
 pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
+    // The endpoint `kubectl logs` reaches through the API server, and the Node naming it.
+    let endpoint = tokio::spawn(server::run(
+        client.clone(),
+        config.node_name.clone(),
+        config.log_dir(),
+        stop.clone(),
+    ));
     let ipam = Mutex::new(Ipam::new(config.pod_block));
     let shared = Arc::new(Shared {
         client: client.clone(),
@@ -110,6 +118,7 @@ pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
     for task in stopping {
         let _ = task.await;
     }
+    let _ = endpoint.await;
 }
 
 async fn apply(shared: &Arc<Shared>, workers: &mut HashMap<String, Worker>, pod: Pod) {

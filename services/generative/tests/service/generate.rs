@@ -249,3 +249,70 @@ async fn follows_definition_changes_and_template_activations() {
     app.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn with_auth_running_the_api_needs_a_valid_token() {
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+    const SECRET: &[u8] = b"test-only-generative-secret";
+    let verifier = machina_kit::auth::JwtVerifier::with_key(
+        DecodingKey::from_secret(SECRET),
+        Algorithm::HS256,
+    );
+    let env = Env::new(Options {
+        verifier: Some(verifier),
+        ..Options::default()
+    })
+    .await;
+    let app = env.worker().await;
+    let url = |path: &str| format!("http://{}{path}", app.addr);
+    let body = json!({"context": {"sku": "ABC-123"}});
+    let anonymous = app
+        .http
+        .post(url("/v1/generate"))
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(anonymous.status(), 401);
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 600;
+    let sign = |secret: &[u8]| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "client-1", "exp": exp}),
+            &EncodingKey::from_secret(secret),
+        )
+        .expect("sign")
+    };
+    let forged = app
+        .http
+        .post(url("/v1/generate"))
+        .bearer_auth(sign(b"another-secret"))
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(forged.status(), 401);
+    let signed = app
+        .http
+        .post(url("/v1/generate"))
+        .bearer_auth(sign(SECRET))
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signed.status(), 200);
+    let page: Value = signed.json().await.expect("json");
+    assert_eq!(page["output"], PAGE);
+    // The document describing the API stays public.
+    let openapi = app
+        .http
+        .get(url("/openapi.json"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(openapi.status(), 200);
+}

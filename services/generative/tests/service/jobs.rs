@@ -54,7 +54,7 @@ async fn a_job_is_accepted_then_completed_with_its_result() {
 async fn a_job_survives_its_worker_being_killed_mid_job() {
     let env = Env::new(Options {
         definition: two_llm_definition,
-        max_deliveries: 5,
+        ..Options::default()
     })
     .await;
     // Worker A: `copy` answers at once, `review` hangs long enough to be killed.

@@ -197,6 +197,8 @@ pub struct Options {
     pub definition: fn(&str, &str) -> String,
     /// `MAX_DELIVERIES`.
     pub max_deliveries: u32,
+    /// Token verification of the API (auth running on the Platform).
+    pub verifier: Option<machina_kit::auth::JwtVerifier>,
 }
 
 impl Default for Options {
@@ -204,6 +206,7 @@ impl Default for Options {
         Self {
             definition: sample_definition,
             max_deliveries: 5,
+            verifier: None,
         }
     }
 }
@@ -319,7 +322,7 @@ impl Env {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = watch::channel(false);
-        let app = service.app(&common, None);
+        let app = service.app(&common, self.options.verifier.clone());
         let mut on_stop = stopped.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
