@@ -1,7 +1,10 @@
 //! `config/samples/` end to end: kubectl applies the sample Platform (every shared service),
 //! its Templates, ContentPipeline and AnalyticsJob; everything becomes Ready; a client gets
 //! a token from auth through the gateway and generates product copy through the gateway
-//! (the LLM is `machina-llm-mock`, an OpenAI-compatible server run as a pod); the
+//! (the LLM is `machina-llm-mock`, an OpenAI-compatible server run as a pod); a user
+//! registers, signs in through a first-party app and generates with their own token; made
+//! an editor, they create and publish an article, upload an image and get a WebP thumbnail
+//! through the gateway; `kubectl logs` reads a pod's output through the API server; the
 //! pipeline's MongoDB user, Redis instance and RabbitMQ queue and bindings exist and work;
 //! a Template change shows in new content; deleting everything removes the external state.
 
@@ -30,10 +33,6 @@ fn sample(harness: &Harness, file: &str, namespace: &str, prefix: &str) -> Strin
         .replace("databasePrefix: acme", &format!("databasePrefix: {prefix}"))
         .replace("acme_content", &format!("{prefix}_content"))
         .replace("acme.svc", &format!("{namespace}.svc"))
-        // Services whose binaries have not landed yet; the suite grows as they do.
-        .replace("    users: {}", "    users: {enabled: false}")
-        .replace("    content: {}", "    content: {enabled: false}")
-        .replace("    media:\n", "    media:\n      enabled: false\n")
 }
 
 fn resource(kind: &str, plural: &str) -> ApiResource {
@@ -262,6 +261,200 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
     assert!(page.contains("Aurora, reimagined"), "{page}");
     assert!(page.contains("<h2>"), "{page}");
     assert!(page.contains(SKU), "{page}");
+
+    // A user registers (users → auth), signs in through a first-party app (password grant),
+    // reads their profile and generates with their own token.
+    let http = reqwest::Client::new();
+    let base = format!("http://{gateway}:8080");
+    let app: Value = http
+        .post(format!("{base}/auth/v1/admin/clients"))
+        .bearer_auth(&access)
+        .json(&json!({
+            "clientId": "shop-web", "name": "Shop web", "firstParty": true,
+            "grantTypes": ["password", "refresh_token"],
+        }))
+        .send()
+        .await
+        .expect("auth answers")
+        .json()
+        .await
+        .expect("client JSON");
+    let app_secret = app["clientSecret"]
+        .as_str()
+        .expect("the new client's secret");
+    let registered = http
+        .post(format!("{base}/v1/users/register"))
+        .json(&json!({"email": "ada@example.com", "username": "ada", "password": "correct horse battery staple"}))
+        .send()
+        .await
+        .expect("users answers");
+    assert_eq!(registered.status(), 201, "{:?}", registered.text().await);
+    let signed_in: Value = http
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada@example.com"),
+            ("password", "correct horse battery staple"),
+            ("client_id", "shop-web"),
+            ("client_secret", app_secret),
+        ])
+        .send()
+        .await
+        .expect("auth answers")
+        .json()
+        .await
+        .expect("token JSON");
+    let user_token = signed_in["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a user token: {signed_in}"))
+        .to_owned();
+    let me: Value = http
+        .get(format!("{base}/v1/users/me"))
+        .bearer_auth(&user_token)
+        .send()
+        .await
+        .expect("users answers")
+        .json()
+        .await
+        .expect("profile JSON");
+    assert_eq!(me["email"], "ada@example.com", "{me}");
+    let page = generate_via_gateway(&gateway, &namespace, &user_token, "premium")
+        .await
+        .expect("the user generates through the gateway");
+    assert!(page.contains("Aurora, reimagined"), "{page}");
+
+    // The admin makes Ada an editor; with a fresh token she creates and publishes an article,
+    // uploads an image and fetches a WebP thumbnail of it, all through the gateway.
+    let ada = me["id"].as_str().expect("profile id").to_owned();
+    let ok = |what: &'static str| {
+        move |r: reqwest::Response| {
+            assert!(r.status().is_success(), "{what}: {}", r.status());
+            r
+        }
+    };
+    let role = http
+        .put(format!("{base}/auth/v1/admin/roles/editor"))
+        .bearer_auth(&access)
+        .json(&json!({"permissions": ["content:admin", "media:write"]}))
+        .send()
+        .await
+        .expect("auth answers");
+    ok("create the editor role")(role);
+    let granted = http
+        .put(format!("{base}/auth/v1/admin/users/{ada}/roles"))
+        .bearer_auth(&access)
+        .json(&json!({"roles": ["editor"]}))
+        .send()
+        .await
+        .expect("auth answers");
+    ok("grant the editor role")(granted);
+    let editor: Value = http
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "ada@example.com"),
+            ("password", "correct horse battery staple"),
+            ("client_id", "shop-web"),
+            ("client_secret", app_secret),
+        ])
+        .send()
+        .await
+        .expect("auth answers")
+        .json()
+        .await
+        .expect("token JSON");
+    let editor = editor["access_token"]
+        .as_str()
+        .expect("editor token")
+        .to_owned();
+    let created = http
+        .post(format!("{base}/v1/content/types"))
+        .bearer_auth(&editor)
+        .json(&json!({"id": "article", "fields": [{"name": "title", "kind": "text", "required": true}]}))
+        .send()
+        .await
+        .expect("content answers");
+    assert_eq!(created.status(), 201, "{:?}", created.text().await);
+    let entry: Value = http
+        .post(format!("{base}/v1/content/entries"))
+        .bearer_auth(&editor)
+        .json(&json!({"type": "article", "slug": "aurora", "fields": {"title": "Aurora"}}))
+        .send()
+        .await
+        .map(ok("create an entry"))
+        .expect("content answers")
+        .json()
+        .await
+        .expect("entry JSON");
+    let entry_id = entry["id"].as_str().expect("entry id");
+    let published = http
+        .post(format!("{base}/v1/content/entries/{entry_id}/transitions"))
+        .bearer_auth(&editor)
+        .json(&json!({"to": "published"}))
+        .send()
+        .await
+        .expect("content answers");
+    ok("publish")(published);
+    let public: Value = http
+        .get(format!("{base}/v1/content/published/article/aurora"))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .map(ok("read the published copy"))
+        .expect("content answers")
+        .json()
+        .await
+        .expect("published JSON");
+    assert_eq!(public["fields"]["title"], "Aurora", "{public}");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(320, 200, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    })
+    .write_to(&mut png, image::ImageFormat::Png)
+    .expect("encode a PNG");
+    let upload = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png.into_inner())
+            .file_name("hero.png")
+            .mime_str("image/png")
+            .expect("mime"),
+    );
+    let asset: Value = http
+        .post(format!("{base}/v1/media"))
+        .bearer_auth(&editor)
+        .multipart(upload)
+        .send()
+        .await
+        .map(ok("upload an image"))
+        .expect("media answers")
+        .json()
+        .await
+        .expect("asset JSON");
+    let asset_id = asset["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("asset id: {asset}"));
+    let thumbnail = http
+        .get(format!(
+            "{base}/v1/media/{asset_id}/thumbnail?size=64&format=auto"
+        ))
+        .bearer_auth(&editor)
+        .header("accept", "image/webp,image/*")
+        .send()
+        .await
+        .map(ok("fetch a thumbnail"))
+        .expect("media answers");
+    assert_eq!(
+        thumbnail
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/webp")
+    );
+    let bytes = thumbnail.bytes().await.expect("thumbnail bytes");
+    assert!(
+        bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+        "a WebP file"
+    );
 
     // Without a token: refused by the gateway, and by the worker reached around it.
     let anonymous = reqwest::Client::new()

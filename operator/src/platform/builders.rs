@@ -26,6 +26,8 @@ pub const KEY_ENCRYPTION_KEY_KEY: &str = "keyEncryptionKey";
 pub const ADMIN_CLIENT_ID_KEY: &str = "adminClientId";
 /// Key of the bootstrap admin client's secret in auth's connection Secret.
 pub const ADMIN_CLIENT_SECRET_KEY: &str = "adminClientSecret";
+/// Key of media's URL-signing keys (`kid:secret,...`, the first signs) in its connection Secret.
+pub const SIGNING_KEYS_KEY: &str = "signingKeys";
 
 /// Which backends a shared service connects to. Each service gets only the connection
 /// strings it uses (least privilege); the reconciler fills the Secret accordingly.
@@ -201,6 +203,9 @@ pub fn service_env(
             if component == Component::Users && settings.auth_enabled {
                 // Registration and password changes go through auth.
                 env.push(env_value("AUTH_URL", settings.service_url(Component::Auth)));
+            }
+            if component == Component::Media {
+                env.push(env_secret("SIGNING_KEYS", &secret, SIGNING_KEYS_KEY));
             }
         }
         Component::Analytics => {

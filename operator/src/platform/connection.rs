@@ -3,7 +3,7 @@
 
 use super::builders::{
     ADMIN_CLIENT_ID_KEY, ADMIN_CLIENT_SECRET_KEY, AMQP_URL_KEY, KEY_ENCRYPTION_KEY_KEY,
-    MONGODB_URI_KEY, REDIS_URL_KEY, app_labels, backends,
+    MONGODB_URI_KEY, REDIS_URL_KEY, SIGNING_KEYS_KEY, app_labels, backends,
 };
 use crate::Result;
 use crate::labels;
@@ -27,18 +27,39 @@ pub struct BackendConnections {
     pub amqp_url: Option<SecretString>,
 }
 
-/// Values the operator generates once for auth and keeps in its connection Secret: the key
-/// sealing its private signing keys, and the bootstrap admin client. Values already in
-/// `current` are kept (regenerating the key would make the stored signing keys unreadable).
-pub fn auth_generated_values(current: Option<&Secret>) -> Result<BTreeMap<String, SecretString>> {
-    let existing = |key: &str| {
-        current
-            .and_then(|s| s.data.as_ref())
-            .and_then(|d| d.get(key))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-            .filter(|v| !v.is_empty())
-            .map(SecretString::new)
-    };
+/// Values the operator generates once for `component` and keeps in its connection Secret:
+/// for auth the key sealing its private signing keys and the bootstrap admin client, for
+/// media its URL-signing key. Values already in `current` are kept (a new key would make
+/// auth's stored keys unreadable and every signed media URL invalid).
+pub fn generated_values(
+    component: Component,
+    current: Option<&Secret>,
+) -> Result<BTreeMap<String, SecretString>> {
+    match component {
+        Component::Auth => auth_generated_values(current),
+        Component::Media => {
+            let keys = match existing_value(current, SIGNING_KEYS_KEY) {
+                Some(keys) => keys,
+                None => SecretString::new(format!("k1:{}", secrets::generate_password()?.expose())),
+            };
+            Ok(BTreeMap::from([(SIGNING_KEYS_KEY.to_owned(), keys)]))
+        }
+        _ => Ok(BTreeMap::new()),
+    }
+}
+
+/// A non-empty UTF-8 value of `key` in `current`.
+fn existing_value(current: Option<&Secret>, key: &str) -> Option<SecretString> {
+    current
+        .and_then(|s| s.data.as_ref())
+        .and_then(|d| d.get(key))
+        .and_then(|v| String::from_utf8(v.0.clone()).ok())
+        .filter(|v| !v.is_empty())
+        .map(SecretString::new)
+}
+
+fn auth_generated_values(current: Option<&Secret>) -> Result<BTreeMap<String, SecretString>> {
+    let existing = |key: &str| existing_value(current, key);
     let mut values = BTreeMap::new();
     let kek = match existing(KEY_ENCRYPTION_KEY_KEY) {
         Some(kek) => kek,
@@ -134,7 +155,7 @@ mod tests {
 
     #[test]
     fn auth_values_are_generated_once_and_then_kept() {
-        let first = auth_generated_values(None).expect("generated");
+        let first = generated_values(Component::Auth, None).expect("generated");
         let kek = first[KEY_ENCRYPTION_KEY_KEY].expose().to_owned();
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -146,11 +167,30 @@ mod tests {
         let platform = mk_platform();
         let secret =
             connection_secret(&platform, Component::Auth, &connections(), &first).expect("secret");
-        let again = auth_generated_values(Some(&secret)).expect("kept");
+        let again = generated_values(Component::Auth, Some(&secret)).expect("kept");
         assert_eq!(again, first);
         assert_ne!(
-            auth_generated_values(None).expect("fresh")[KEY_ENCRYPTION_KEY_KEY],
+            generated_values(Component::Auth, None).expect("fresh")[KEY_ENCRYPTION_KEY_KEY],
             first[KEY_ENCRYPTION_KEY_KEY]
+        );
+    }
+
+    #[test]
+    fn media_gets_a_signing_key_once() {
+        let first = generated_values(Component::Media, None).expect("generated");
+        let keys = first[SIGNING_KEYS_KEY].expose().to_owned();
+        assert!(keys.starts_with("k1:") && keys.len() == 35, "{keys:?}");
+        let platform = mk_platform();
+        let secret =
+            connection_secret(&platform, Component::Media, &connections(), &first).expect("secret");
+        assert_eq!(
+            generated_values(Component::Media, Some(&secret)).expect("kept"),
+            first
+        );
+        assert!(
+            generated_values(Component::Users, None)
+                .expect("none")
+                .is_empty()
         );
     }
 

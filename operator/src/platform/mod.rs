@@ -15,7 +15,7 @@ pub use builders::{
     AMQP_URL_KEY, Backends, MONGODB_URI_KEY, REDIS_URL_KEY, backends, deployment, service,
     service_env,
 };
-pub use connection::{BackendConnections, auth_generated_values, connection_secret};
+pub use connection::{BackendConnections, connection_secret, generated_values};
 pub use rbac::{GatewayIdentity, gateway_identity};
 
 use crate::pod::PlatformSettings;

@@ -229,7 +229,11 @@ mod tests {
         ]);
         let config = GatewayConfig::from_vars(&vars).unwrap();
         assert_eq!(config.rate_limit_per_minute, Some(120));
-        assert_eq!(config.routes.len(), 4);
+        assert_eq!(
+            config.routes.len(),
+            5,
+            "3 auth prefixes, users and its public registration"
+        );
         assert!(
             config
                 .routes

@@ -76,7 +76,6 @@ mod tests {
     use super::*;
     use crate::fixtures::mk_analytics_job;
     use crate::provision::mongodb::AnalyticsProgress;
-    use k8s_openapi::api::apps::v1::Deployment;
 
     #[test]
     fn the_workers_progress_fills_the_status() {
@@ -103,7 +102,7 @@ mod tests {
         job.status = Some(status);
         let quiet = Observed {
             progress: None,
-            workload: Applied::Streaming(Box::new(Deployment::default())),
+            workload: Applied::Streaming(Box::default()),
             ..observed
         };
         let status = build(&job, Some(&quiet), &Health::Ready, at);

@@ -98,10 +98,10 @@ async fn converge(platform: &Platform, ctx: &Context) -> Result<Vec<ComponentSta
             continue;
         }
         let generated = match component {
-            Component::Auth => {
+            Component::Auth | Component::Media => {
                 let name = names::service_connection_secret(&settings.name, component.name());
                 let current = kube_ops::get_opt::<Secret>(client, &namespace, &name).await?;
-                platform::auth_generated_values(current.as_ref())?
+                platform::generated_values(component, current.as_ref())?
             }
             _ => BTreeMap::new(),
         };

@@ -10,58 +10,64 @@ use serde::Deserialize;
 use super::{PipelineEndpoint, Policy, Route, Upstream};
 use crate::error::{Result, config};
 
-/// A shared service's name, its `(public prefix, upstream rewrite)` pairs, and whether
-/// the edge lets requests through without a token.
-pub type SharedServiceRoutes = (&'static str, &'static [(&'static str, &'static str)], bool);
+/// A shared service's name and its routes: `(public prefix, upstream rewrite, public)`, where
+/// `public` lets requests through the edge without a token (the service checks its own).
+pub type SharedServiceRoutes = (&'static str, &'static [(&'static str, &'static str, bool)]);
 
-/// The shared services, their URL variable and the public prefixes routed to them, each
-/// with what replaces it upstream. Auth authenticates its own clients, so its routes are
-/// public at the edge; its own API (`/v1/login`, `/v1/users` registration, `/v1/admin`)
-/// sits under `/auth` so it cannot collide with the user service's `/v1/users`.
+/// The shared services, their URL variable and the public prefixes routed to them.
+/// Auth authenticates its own clients, so its routes are public at the edge; its own API
+/// (`/v1/login`, `/v1/users` registration, `/v1/admin`) sits under `/auth` so it cannot
+/// collide with the user service's `/v1/users`. Registration at the user service is public
+/// (the user has no token yet); signed media URLs carry no token (media checks both).
 pub const SHARED_SERVICES: [SharedServiceRoutes; 7] = [
     (
         "auth",
         &[
-            ("/oauth2", "/oauth2"),
-            ("/.well-known", "/.well-known"),
-            ("/auth", ""),
+            ("/oauth2", "/oauth2", true),
+            ("/.well-known", "/.well-known", true),
+            ("/auth", "", true),
         ],
-        true,
     ),
-    ("users", &[("/v1/users", "/v1/users")], false),
-    ("content", &[("/v1/content", "/v1/content")], false),
-    // Signed media URLs carry no token; the media service checks tokens and signatures.
-    ("media", &[("/v1/media", "/v1/media")], true),
+    (
+        "users",
+        &[
+            ("/v1/users", "/v1/users", false),
+            ("/v1/users/register", "/v1/users/register", true),
+        ],
+    ),
+    ("content", &[("/v1/content", "/v1/content", false)]),
+    ("media", &[("/v1/media", "/v1/media", true)]),
     (
         "templates",
         &[
-            ("/v1/templates", "/v1/templates"),
-            ("/v1/validate", "/v1/validate"),
+            ("/v1/templates", "/v1/templates", false),
+            ("/v1/validate", "/v1/validate", false),
         ],
-        false,
     ),
     (
         "analytics",
-        &[("/v1/events", "/v1/events"), ("/v1/reports", "/v1/reports")],
-        false,
+        &[
+            ("/v1/events", "/v1/events", false),
+            ("/v1/reports", "/v1/reports", false),
+        ],
     ),
-    ("insights", &[("/v1/insights", "/v1/insights")], false),
+    ("insights", &[("/v1/insights", "/v1/insights", false)]),
 ];
 
 /// Routes to the shared services whose `<NAME>_URL` is set.
 pub fn shared_service_routes(vars: &Vars, timeout: Duration) -> Result<Vec<Route>> {
     let mut routes = Vec::new();
-    for (name, prefixes, public) in SHARED_SERVICES {
+    for (name, prefixes) in SHARED_SERVICES {
         let var = format!("{}_URL", name.to_ascii_uppercase());
         let Some(url) = vars.raw(&var) else { continue };
         let upstream = Upstream::parse(url).map_err(|reason| config(&var, reason))?;
-        for (prefix, rewrite) in prefixes {
+        for (prefix, rewrite, public) in prefixes {
             routes.push(Route {
                 name: name.to_owned(),
                 prefix: (*prefix).to_owned(),
                 rewrite: (*rewrite).to_owned(),
                 upstream: upstream.clone(),
-                policy: if public {
+                policy: if *public {
                     Policy::public()
                 } else {
                     Policy::default()

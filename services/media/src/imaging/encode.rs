@@ -1,0 +1,91 @@
+//! Encoding a raster to JPEG, PNG or WebP (lossy, libwebp through the `webp` crate).
+
+use image::{
+    ColorType, ImageEncoder,
+    codecs::{jpeg::JpegEncoder, png::PngEncoder},
+};
+
+use super::{ImageError, OutputFormat, Raster};
+
+/// Encodes `raster` as `format`; JPEG drops alpha by laying it over white.
+pub fn encode(raster: &Raster, format: OutputFormat, quality: u8) -> Result<Vec<u8>, ImageError> {
+    let mut out = Vec::new();
+    let color = match raster.channels {
+        1 => ColorType::L8,
+        2 => ColorType::La8,
+        3 => ColorType::Rgb8,
+        _ => ColorType::Rgba8,
+    };
+    let (w, h) = (raster.width, raster.height);
+    let result = match format {
+        OutputFormat::Jpeg => {
+            let (data, color) = if raster.has_alpha() {
+                flatten(raster)
+            } else {
+                (raster.data.clone(), color)
+            };
+            JpegEncoder::new_with_quality(&mut out, quality).write_image(&data, w, h, color.into())
+        }
+        OutputFormat::Png => {
+            PngEncoder::new(&mut out).write_image(&raster.data, w, h, color.into())
+        }
+        OutputFormat::Webp => return webp(raster, quality),
+    };
+    result.map_err(|e| ImageError::Internal(e.to_string()))?;
+    Ok(out)
+}
+
+/// Lossy WebP at `quality` (alpha kept, compressed losslessly by libwebp).
+fn webp(raster: &Raster, quality: u8) -> Result<Vec<u8>, ImageError> {
+    // libwebp takes RGB or RGBA only: expand grey.
+    let expanded: Vec<u8>;
+    let (data, alpha) = match raster.channels {
+        1 => {
+            expanded = raster.data.iter().flat_map(|&g| [g, g, g]).collect();
+            (expanded.as_slice(), false)
+        }
+        2 => {
+            expanded = raster
+                .data
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                .collect();
+            (expanded.as_slice(), true)
+        }
+        3 => (raster.data.as_slice(), false),
+        _ => (raster.data.as_slice(), true),
+    };
+    let encoder = if alpha {
+        webp::Encoder::from_rgba(data, raster.width, raster.height)
+    } else {
+        webp::Encoder::from_rgb(data, raster.width, raster.height)
+    };
+    encoder
+        .encode_simple(false, f32::from(quality))
+        .map(|memory| memory.to_vec())
+        .map_err(|e| ImageError::Internal(format!("WebP encoding failed: {e:?}")))
+}
+
+/// Lays an image with alpha over white, dropping the alpha channel.
+fn flatten(raster: &Raster) -> (Vec<u8>, ColorType) {
+    let channels = raster.channels as usize;
+    let colour = channels - 1;
+    let data = raster
+        .data
+        .chunks_exact(channels)
+        .flat_map(|p| {
+            let alpha = u16::from(p[colour]);
+            p[..colour]
+                .iter()
+                .map(move |c| ((u16::from(*c) * alpha + 255 * (255 - alpha)) / 255) as u8)
+        })
+        .collect();
+    (
+        data,
+        if colour == 1 {
+            ColorType::L8
+        } else {
+            ColorType::Rgb8
+        },
+    )
+}
