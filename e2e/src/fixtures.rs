@@ -71,3 +71,27 @@ pub fn urlencode(segment: &str) -> String {
         })
         .collect()
 }
+
+/// The `status` of the machina.dev object `kind`/`plural` named `name`, once it reflects the
+/// object's current generation (`observedGeneration`); `None` before.
+pub async fn current_status(
+    client: &kube::Client,
+    namespace: &str,
+    kind: &str,
+    plural: &str,
+    name: &str,
+) -> Option<Value> {
+    let resource = kube::api::ApiResource {
+        group: "machina.dev".into(),
+        version: "v1alpha1".into(),
+        api_version: "machina.dev/v1alpha1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), namespace, &resource);
+    let object = api.get_opt(name).await.ok()??;
+    let generation = object.metadata.generation?;
+    let status = object.data.get("status")?.clone();
+    (status["observedGeneration"].as_i64() == Some(generation)).then_some(status)
+}

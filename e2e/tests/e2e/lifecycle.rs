@@ -4,10 +4,9 @@
 //! the operator is killed and a change made while it is down converges after its restart,
 //! and deleting the pipeline removes its MongoDB user and RabbitMQ queue.
 
-use kube::Api;
 use machina_devenv::BackingServices;
 use machina_e2e::Harness;
-use machina_e2e::fixtures::{backend_secrets, mongo_user_exists, tail, urlencode};
+use machina_e2e::fixtures::{backend_secrets, current_status, mongo_user_exists, tail, urlencode};
 use machina_e2e::operator::Operator;
 use machina_e2e::wait::eventually;
 use serde_json::{Value, json};
@@ -34,24 +33,6 @@ fn pipeline(root: &std::path::Path, greeting: &str) -> String {
             "defaults: {greeting: Hello}",
             &format!("defaults: {{greeting: {greeting}}}"),
         )
-}
-
-async fn status(client: &kube::Client, namespace: &str) -> Option<Value> {
-    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        namespace,
-        &kube::api::ApiResource {
-            group: "machina.dev".into(),
-            version: "v1alpha1".into(),
-            api_version: "machina.dev/v1alpha1".into(),
-            kind: "ContentPipeline".into(),
-            plural: "contentpipelines".into(),
-        },
-    );
-    let object = api.get_opt("greeter").await.ok()??;
-    let generation = object.metadata.generation?;
-    let status = object.data.get("status")?.clone();
-    (status["observedGeneration"].as_i64() == Some(generation)).then_some(status)
 }
 
 async fn generate(harness: &Harness, namespace: &str, name: &str) -> Option<Value> {
@@ -122,7 +103,13 @@ async fn pipeline_lifecycle_with_an_operator_restart() {
     );
 
     let status = eventually("status of the current generation", CONVERGE, || {
-        status(&client, &namespace)
+        current_status(
+            &client,
+            &namespace,
+            "ContentPipeline",
+            "contentpipelines",
+            "greeter",
+        )
     })
     .await;
     let database = status["database"]

@@ -10,10 +10,11 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject};
 use machina_devenv::BackingServices;
 use machina_e2e::Harness;
-use machina_e2e::fixtures::{backend_secrets, mongo_user_exists, tail_of, urlencode};
+use machina_e2e::fixtures::{
+    backend_secrets, current_status, mongo_user_exists, tail_of, urlencode,
+};
 use machina_e2e::kubectl::Kubectl;
 use machina_e2e::operator::Operator;
 use machina_e2e::wait::eventually;
@@ -23,6 +24,8 @@ use std::time::Duration;
 const CONVERGE: Duration = Duration::from_secs(300);
 const PIPELINE: &str = "product-copy";
 const SKU: &str = "AUR-001";
+const ADA_EMAIL: &str = "ada@example.com";
+const ADA_PASSWORD: &str = "correct horse battery staple";
 
 /// A sample manifest made unique to this run: its namespace in cluster DNS names and its
 /// database prefix.
@@ -33,29 +36,6 @@ fn sample(harness: &Harness, file: &str, namespace: &str, prefix: &str) -> Strin
         .replace("databasePrefix: acme", &format!("databasePrefix: {prefix}"))
         .replace("acme_content", &format!("{prefix}_content"))
         .replace("acme.svc", &format!("{namespace}.svc"))
-}
-
-fn resource(kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: "machina.dev".into(),
-        version: "v1alpha1".into(),
-        api_version: "machina.dev/v1alpha1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
-
-/// The status of a ContentPipeline once it reflects the current generation.
-async fn pipeline_status(client: &kube::Client, namespace: &str) -> Option<Value> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        namespace,
-        &resource("ContentPipeline", "contentpipelines"),
-    );
-    let object = api.get_opt(PIPELINE).await.ok()??;
-    let generation = object.metadata.generation?;
-    let status = object.data.get("status")?.clone();
-    (status["observedGeneration"].as_i64() == Some(generation)).then_some(status)
 }
 
 async fn secret_value(client: &kube::Client, namespace: &str, name: &str, key: &str) -> String {
@@ -122,6 +102,29 @@ async fn token(gateway: &str, client_id: &str, client_secret: &str) -> Option<St
     }
     let body: Value = response.json().await.ok()?;
     body["access_token"].as_str().map(str::to_owned)
+}
+
+/// Ada's access token from the first-party app `shop-web` (password grant, via the gateway).
+async fn sign_in(base: &str, app_secret: &str) -> String {
+    let signed_in: Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", ADA_EMAIL),
+            ("password", ADA_PASSWORD),
+            ("client_id", "shop-web"),
+            ("client_secret", app_secret),
+        ])
+        .send()
+        .await
+        .expect("auth answers")
+        .json()
+        .await
+        .expect("token JSON");
+    signed_in["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a user token: {signed_in}"))
+        .to_owned()
 }
 
 /// Generates copy for the sample product through the gateway; `None` until it answers 2xx.
@@ -219,7 +222,13 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
         wait_ready(&kubectl, &namespace, object, &operator_log).await;
     }
     let status = eventually("the pipeline's status", CONVERGE, || {
-        pipeline_status(&client, &namespace)
+        current_status(
+            &client,
+            &namespace,
+            "ContentPipeline",
+            "contentpipelines",
+            PIPELINE,
+        )
     })
     .await;
 
@@ -284,30 +293,12 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
         .expect("the new client's secret");
     let registered = http
         .post(format!("{base}/v1/users/register"))
-        .json(&json!({"email": "ada@example.com", "username": "ada", "password": "correct horse battery staple"}))
+        .json(&json!({"email": ADA_EMAIL, "username": "ada", "password": ADA_PASSWORD}))
         .send()
         .await
         .expect("users answers");
     assert_eq!(registered.status(), 201, "{:?}", registered.text().await);
-    let signed_in: Value = http
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "ada@example.com"),
-            ("password", "correct horse battery staple"),
-            ("client_id", "shop-web"),
-            ("client_secret", app_secret),
-        ])
-        .send()
-        .await
-        .expect("auth answers")
-        .json()
-        .await
-        .expect("token JSON");
-    let user_token = signed_in["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a user token: {signed_in}"))
-        .to_owned();
+    let user_token = sign_in(&base, app_secret).await;
     let me: Value = http
         .get(format!("{base}/v1/users/me"))
         .bearer_auth(&user_token)
@@ -317,7 +308,7 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
         .json()
         .await
         .expect("profile JSON");
-    assert_eq!(me["email"], "ada@example.com", "{me}");
+    assert_eq!(me["email"], ADA_EMAIL, "{me}");
     let page = generate_via_gateway(&gateway, &namespace, &user_token, "premium")
         .await
         .expect("the user generates through the gateway");
@@ -348,25 +339,8 @@ async fn samples_deploy_generate_through_the_gateway_and_clean_up() {
         .await
         .expect("auth answers");
     ok("grant the editor role")(granted);
-    let editor: Value = http
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "ada@example.com"),
-            ("password", "correct horse battery staple"),
-            ("client_id", "shop-web"),
-            ("client_secret", app_secret),
-        ])
-        .send()
-        .await
-        .expect("auth answers")
-        .json()
-        .await
-        .expect("token JSON");
-    let editor = editor["access_token"]
-        .as_str()
-        .expect("editor token")
-        .to_owned();
+    // A new token carries the new role's permissions.
+    let editor = sign_in(&base, app_secret).await;
     let created = http
         .post(format!("{base}/v1/content/types"))
         .bearer_auth(&editor)

@@ -1,17 +1,10 @@
 //! [`Application`]: connects the backing services, builds the router, starts the
 //! background loops and serves.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context as _;
-use machina_kit::{Amqp, App, Metrics, Mongo, auth::JwtVerifier, check_fn, shutdown_signal};
+use machina_kit::{Amqp, App, Metrics, Mongo, Prepared, auth::JwtVerifier, shutdown_signal};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -45,7 +38,14 @@ impl Application {
         .await
         .context("Failed to set up the MongoDB client")?;
         let store = Store::new(mongo.clone(), &config.database);
-        let indexes_ready = ensure_indexes(store.clone()).await;
+        let indexes = {
+            let store = store.clone();
+            Prepared::start("mongodb-indexes", move || {
+                let store = store.clone();
+                async move { store.ensure_indexes().await }
+            })
+            .await
+        };
         let verifier = JwtVerifier::from_vars(&config.jwt_vars, metrics.clone())
             .context("Failed to set up JWT verification")?;
         if verifier.is_none() {
@@ -87,16 +87,7 @@ impl Application {
             routes::router(Arc::clone(&content), verifier),
         )
         .readiness_check(mongo.readiness_check())
-        .readiness_check(check_fn("mongodb-indexes", move || {
-            let ready = indexes_ready.load(Ordering::SeqCst);
-            async move {
-                if ready {
-                    Ok(())
-                } else {
-                    Err("indexes not created yet".to_owned())
-                }
-            }
-        }));
+        .readiness_check(indexes);
         match &config.common.amqp_url {
             Some(url) => {
                 let amqp = Amqp::connect(url, &config.common.service_name, metrics.clone())
@@ -154,33 +145,4 @@ impl Application {
             .await
             .context("HTTP server failed")
     }
-}
-
-/// Creates the indexes now, or keeps retrying in the background while MongoDB
-/// is down; the flag (a readiness check) turns true once they exist.
-async fn ensure_indexes(store: Store) -> Arc<AtomicBool> {
-    let ready = Arc::new(AtomicBool::new(false));
-    match store.ensure_indexes().await {
-        Ok(()) => ready.store(true, Ordering::SeqCst),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot create indexes yet; retrying in the background");
-            let flag = Arc::clone(&ready);
-            tokio::spawn(async move {
-                let mut delay = Duration::from_millis(500);
-                loop {
-                    tokio::time::sleep(delay).await;
-                    match store.ensure_indexes().await {
-                        Ok(()) => {
-                            flag.store(true, Ordering::SeqCst);
-                            tracing::info!("indexes created");
-                            return;
-                        }
-                        Err(err) => tracing::warn!(error = %err, "creating indexes failed"),
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
-            });
-        }
-    }
-    ready
 }

@@ -52,7 +52,7 @@ pub use http::{App, REQUEST_ID_HEADER, RequestId, bind, serve_router, shutdown_s
 pub use json::ApiJson;
 pub use metrics::Metrics;
 pub use problem::{ApiError, PROBLEM_JSON};
-pub use readiness::{Readiness, ReadinessCheck, ReadinessReport, check_fn};
+pub use readiness::{Prepared, Readiness, ReadinessCheck, ReadinessReport, check_fn};
 pub use secret::Secret;
 
 /// Re-exported so services register metrics with the same version the kit uses.

@@ -59,6 +59,92 @@ where
     }
 }
 
+/// A one-time preparation (indexes, topology) that must succeed before a service takes
+/// traffic: tried once at startup and, while it fails (a backend is down), retried in the
+/// background with backoff. As a [`ReadinessCheck`] it is red until it has succeeded, so a
+/// service starts, stays up and turns ready without a restart.
+#[derive(Clone)]
+pub struct Prepared {
+    name: String,
+    done: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prepared")
+            .field("name", &self.name)
+            .field("done", &self.is_done())
+            .finish()
+    }
+}
+
+/// First and longest pause between attempts of a [`Prepared`] step.
+const PREPARE_BACKOFF: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(10));
+
+impl Prepared {
+    /// Runs `step` now; on failure keeps retrying it in the background (500 ms doubling to
+    /// 10 s) until it succeeds. `name` names the readiness check, e.g. `mongodb-indexes`.
+    pub async fn start<F, Fut, E>(name: impl Into<String>, step: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: fmt::Display,
+    {
+        use std::sync::atomic::Ordering;
+        let prepared = Self {
+            name: name.into(),
+            done: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        match step().await {
+            Ok(()) => prepared.done.store(true, Ordering::SeqCst),
+            Err(err) => {
+                tracing::warn!(step = %prepared.name, error = %err, "not prepared yet; retrying in the background");
+                let (name, done) = (prepared.name.clone(), Arc::clone(&prepared.done));
+                tokio::spawn(async move {
+                    let (mut delay, max) = PREPARE_BACKOFF;
+                    loop {
+                        tokio::time::sleep(delay).await;
+                        match step().await {
+                            Ok(()) => {
+                                done.store(true, Ordering::SeqCst);
+                                tracing::info!(step = %name, "prepared");
+                                return;
+                            }
+                            Err(err) => {
+                                tracing::warn!(step = %name, error = %err, "preparing failed")
+                            }
+                        }
+                        delay = (delay * 2).min(max);
+                    }
+                });
+            }
+        }
+        prepared
+    }
+
+    /// Whether the step has succeeded.
+    pub fn is_done(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl ReadinessCheck for Prepared {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn check(&self) -> CheckFuture<'_> {
+        let done = self.is_done();
+        Box::pin(async move {
+            if done {
+                Ok(())
+            } else {
+                Err("not prepared yet".to_owned())
+            }
+        })
+    }
+}
+
 /// The outcome of one check, as reported by `/readyz`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CheckReport {
@@ -149,6 +235,25 @@ impl Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_prepared_step_is_retried_until_it_succeeds() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&attempts);
+        let prepared = Prepared::start("indexes", move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            async move { if n < 2 { Err("mongodb down") } else { Ok(()) } }
+        })
+        .await;
+        assert_eq!(prepared.name(), "indexes");
+        assert!(prepared.check().await.is_err(), "red while it fails");
+        // Retries after 0.5 s and 1 s of backoff.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(prepared.is_done());
+        assert!(prepared.check().await.is_ok());
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    }
 
     #[tokio::test]
     async fn slow_check_times_out() {

@@ -1,16 +1,9 @@
 //! [`Application`]: connects the backing services, builds the router and serves.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use machina_kit::{Amqp, App, Metrics, Mongo, auth::JwtVerifier, check_fn, shutdown_signal};
+use machina_kit::{Amqp, App, Metrics, Mongo, Prepared, auth::JwtVerifier, shutdown_signal};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -48,7 +41,14 @@ impl Application {
         .await
         .context("Failed to set up the MongoDB client")?;
         let store = Store::new(mongo.clone(), &config.database);
-        let indexes_ready = ensure_indexes(store.clone()).await;
+        let indexes = {
+            let store = store.clone();
+            Prepared::start("mongodb-indexes", move || {
+                let store = store.clone();
+                async move { store.ensure_indexes().await }
+            })
+            .await
+        };
         let verifier = JwtVerifier::from_vars(&config.jwt, metrics.clone())
             .context("Failed to read the JWT settings")?;
         let outbox = Outbox::default();
@@ -94,16 +94,7 @@ impl Application {
             .with_metrics(metrics)
             .body_limit(config.body_limit())
             .readiness_check(mongo.readiness_check())
-            .readiness_check(check_fn("mongodb-indexes", move || {
-                let ready = indexes_ready.load(Ordering::SeqCst);
-                async move {
-                    if ready {
-                        Ok(())
-                    } else {
-                        Err("indexes not created yet".to_owned())
-                    }
-                }
-            }));
+            .readiness_check(indexes);
         if let Some(amqp) = &amqp {
             app = app.readiness_check(amqp.readiness_check());
         }
@@ -142,32 +133,4 @@ impl Application {
             .await
             .context("HTTP server failed")
     }
-}
-
-/// Creates the indexes now, or keeps retrying in the background while MongoDB
-/// is down; the flag (a readiness check) turns true once they exist.
-async fn ensure_indexes(store: Store) -> Arc<AtomicBool> {
-    let ready = Arc::new(AtomicBool::new(false));
-    if store.ensure_indexes().await.is_ok() {
-        ready.store(true, Ordering::SeqCst);
-        return ready;
-    }
-    tracing::warn!("cannot create indexes yet; retrying in the background");
-    let flag = Arc::clone(&ready);
-    tokio::spawn(async move {
-        let mut delay = Duration::from_millis(500);
-        loop {
-            tokio::time::sleep(delay).await;
-            match store.ensure_indexes().await {
-                Ok(()) => {
-                    flag.store(true, Ordering::SeqCst);
-                    tracing::info!("indexes created");
-                    return;
-                }
-                Err(err) => tracing::warn!(error = %err, "creating indexes failed"),
-            }
-            delay = (delay * 2).min(Duration::from_secs(10));
-        }
-    });
-    ready
 }

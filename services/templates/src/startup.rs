@@ -1,16 +1,9 @@
 //! [`Application`]: connects the backing services, builds the router and serves.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use machina_kit::{App, Metrics, Mongo, Redis, check_fn, shutdown_signal};
+use machina_kit::{App, Metrics, Mongo, Prepared, Redis, shutdown_signal};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -47,7 +40,14 @@ impl Application {
         .await
         .context("Failed to set up the MongoDB client")?;
         let store = Store::new(mongo.clone(), &config.database);
-        let indexes_ready = ensure_indexes(store.clone()).await;
+        let indexes = {
+            let store = store.clone();
+            Prepared::start("mongodb-indexes", move || {
+                let store = store.clone();
+                async move { store.ensure_indexes().await }
+            })
+            .await
+        };
 
         let cache = Arc::new(Cache::new(config.active_version_ttl));
         let (redis, subscriber) = match &config.common.redis_url {
@@ -81,16 +81,7 @@ impl Application {
         let mut app = App::new(&config.common, routes::router(Arc::clone(&templates)))
             .with_metrics(metrics)
             .readiness_check(mongo.readiness_check())
-            .readiness_check(check_fn("mongodb-indexes", move || {
-                let ready = indexes_ready.load(Ordering::SeqCst);
-                async move {
-                    if ready {
-                        Ok(())
-                    } else {
-                        Err("indexes not created yet".to_owned())
-                    }
-                }
-            }));
+            .readiness_check(indexes);
         if let Some(redis) = &redis {
             app = app.readiness_check(redis.readiness_check());
         }
@@ -133,33 +124,4 @@ impl Application {
             .await
             .context("HTTP server failed")
     }
-}
-
-/// Creates the indexes now, or keeps retrying in the background while MongoDB
-/// is down; the flag (a readiness check) turns true once they exist.
-async fn ensure_indexes(store: Store) -> Arc<AtomicBool> {
-    let ready = Arc::new(AtomicBool::new(false));
-    match store.ensure_indexes().await {
-        Ok(()) => ready.store(true, Ordering::SeqCst),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot create indexes yet; retrying in the background");
-            let flag = Arc::clone(&ready);
-            tokio::spawn(async move {
-                let mut delay = Duration::from_millis(500);
-                loop {
-                    tokio::time::sleep(delay).await;
-                    match store.ensure_indexes().await {
-                        Ok(()) => {
-                            flag.store(true, Ordering::SeqCst);
-                            tracing::info!("indexes created");
-                            return;
-                        }
-                        Err(err) => tracing::warn!(error = %err, "creating indexes failed"),
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
-            });
-        }
-    }
-    ready
 }
