@@ -77,7 +77,8 @@ pub fn document() -> Value {
             "/v1/users": {"post": json_op("Register a user", Some(credentials.clone()), "201", false)},
             "/v1/login": {"post": json_op("Sign in; sets the session cookie", Some(credentials), "200", false)},
             "/v1/logout": {"post": json_op("End the session", None, "204", false)},
-            "/v1/users/me": {"get": json_op("The caller", None, "200", true)},
+            "/v1/users/me": {"get": json_op("The caller", None, "200", true),
+                "delete": json_op("Delete the caller's account: credentials, refresh tokens, sessions (idempotent)", None, "204", true)},
             "/v1/users/me/password": {"put": json_op("Change password", Some(json!({"type": "object",
                 "required": ["currentPassword", "newPassword"], "properties": {
                 "currentPassword": {"type": "string"}, "newPassword": {"type": "string", "minLength": 10}}})), "204", true)},
@@ -91,6 +92,7 @@ pub fn document() -> Value {
             "/v1/admin/roles/{name}": {
                 "put": json_op("Create or replace a role", Some(json!({"type": "object", "required": ["permissions"], "properties": {"permissions": strings()}})), "200", true),
                 "delete": json_op("Delete a role", None, "204", true)},
+            "/v1/admin/users/{id}": {"delete": json_op("Delete a user: credentials, refresh tokens, sessions (idempotent)", None, "204", true)},
             "/v1/admin/users/{id}/roles": {"put": json_op("Set a user's roles", Some(json!({"type": "object", "required": ["roles"], "properties": {"roles": strings()}})), "200", true)},
             "/v1/admin/keys/rotate": {"post": json_op("Rotate the signing key now", None, "200", true)},
         },

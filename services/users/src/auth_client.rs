@@ -1,7 +1,8 @@
 //! [`AuthClient`]: the calls this service makes to the auth service (`AUTH_URL`).
 //!
 //! Passwords only pass through: registration and password changes are forwarded, and
-//! nothing here stores or logs them.
+//! nothing here stores or logs them. Erasure deletes the credentials in auth with the
+//! caller's own bearer token (auth checks its own permissions).
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -35,6 +36,15 @@ pub struct Forwarded {
     pub status: StatusCode,
     /// Auth's body, when it had one.
     pub body: Option<Value>,
+}
+
+/// What auth did when asked to delete a user's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialsDeletion {
+    /// Deleted (or there were none): auth answered 204.
+    Deleted,
+    /// Auth refused the caller's token (401/403); its problem detail.
+    Refused(String),
 }
 
 #[derive(Deserialize)]
@@ -149,6 +159,55 @@ impl AuthClient {
             body: serde_json::from_slice(&bytes).ok(),
         })
     }
+
+    /// Deletes credentials with the caller's bearer token: the caller's own
+    /// (`DELETE /v1/users/me`) when `other` is `None`, else user `other`'s through
+    /// auth's admin API (`DELETE /v1/admin/users/{id}`). Both are idempotent in auth.
+    pub async fn delete_credentials(
+        &self,
+        authorization: &str,
+        other: Option<&str>,
+    ) -> Result<CredentialsDeletion> {
+        let url = match other {
+            None => format!("{}/v1/users/me", self.base),
+            Some(id) => format!("{}/v1/admin/users/{}", self.base, urlencoding(id)),
+        };
+        let response = self
+            .http
+            .delete(url)
+            .header("authorization", authorization)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        match response.status() {
+            StatusCode::NO_CONTENT | StatusCode::OK => Ok(CredentialsDeletion::Deleted),
+            status @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                let detail = body["detail"].as_str().unwrap_or("refused").to_owned();
+                Ok(CredentialsDeletion::Refused(format!(
+                    "auth answered {status}: {detail}"
+                )))
+            }
+            status => Err(Error::unavailable(format!(
+                "auth answered {status} to a credentials deletion"
+            ))),
+        }
+    }
+}
+
+/// Percent-encodes a path segment. Ids reaching here belong to stored profiles (auth's
+/// UUIDs); encoding keeps `/` and `?` from ever changing the path.
+fn urlencoding(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn unreachable(err: reqwest::Error) -> Error {
@@ -174,5 +233,16 @@ async fn refused(status: StatusCode, response: reqwest::Response) -> Error {
             Error::unavailable(format!("auth is throttling: {detail}"))
         }
         _ => Error::unavailable(format!("auth answered {status}: {detail}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(urlencoding("3f2a-b_c~e"), "3f2a-b_c~e");
+        assert_eq!(urlencoding("a/y?z"), "a%2Fy%3Fz");
     }
 }

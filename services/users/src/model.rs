@@ -203,3 +203,19 @@ pub struct Export {
     /// When the export was made (RFC 3339).
     pub exported_at: String,
 }
+
+/// `POST /v1/users/{id}/erase`: what was erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Erasure {
+    /// The subject id.
+    pub id: String,
+    /// The profile is erased (always true in a success response).
+    pub profile_erased: bool,
+    /// Auth deleted the credentials (email, password hash, roles, refresh tokens,
+    /// sessions). False when auth refused the caller's token: see `credentialsDetail`.
+    pub credentials_removed: bool,
+    /// Why the credentials were not removed, and how to finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_detail: Option<String>,
+}

@@ -19,7 +19,7 @@ use crate::{error, model, routes};
     ),
     components(schemas(
         model::ProfileView, model::RegisterRequest, model::ProfilePatch, model::ProfilePage,
-        model::Export, error::FieldError,
+        model::Export, model::Erasure, error::FieldError,
     )),
     tags(
         (name = "account", description = "Registration and password change (through auth)"),

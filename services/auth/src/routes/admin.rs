@@ -1,4 +1,4 @@
-//! The admin API: clients, roles, user roles, key rotation. Every handler
+//! The admin API: clients, roles, user roles and deletion, key rotation. Every handler
 //! requires the admin permission (`ADMIN_PERMISSION`) in the caller's token.
 
 use axum::{
@@ -180,6 +180,17 @@ pub async fn set_user_roles(
     Ok(Json(
         state.auth.set_user_roles(&id, body.roles).await?.into(),
     ))
+}
+
+/// DELETE `/v1/admin/users/{id}`: 204, also when there was no such user.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    claims: Claims,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    admin(&state, &claims)?;
+    state.auth.delete_user(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// POST `/v1/admin/keys/rotate`: a new signing key now; the old one stays published.

@@ -3,8 +3,10 @@
 //! - [`wellknown`]: discovery document and JWKS.
 //! - [`oauth`]: `/oauth2/token`, `/oauth2/authorize`, `/oauth2/revoke`, `/oauth2/introspect`
 //!   (RFC 6749 error bodies).
-//! - [`users`]: registration, login session, password change (problem+json).
-//! - [`admin`]: clients, roles, user roles, key rotation; needs the admin permission.
+//! - [`users`]: registration, login session, password change, deleting one's own
+//!   account (problem+json).
+//! - [`admin`]: clients, roles, user roles, user deletion, key rotation; needs the
+//!   admin permission.
 
 pub mod admin;
 pub mod oauth;
@@ -17,7 +19,7 @@ use axum::{
     Router,
     http::{HeaderMap, header},
     middleware::from_fn_with_state,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use machina_kit::{ApiError, auth::JwtVerifier};
 
@@ -35,7 +37,7 @@ pub struct AppState {
 /// The service's routes; `verifier` guards the user and admin APIs.
 pub fn router(state: AppState, verifier: JwtVerifier) -> Router {
     let guarded = Router::new()
-        .route("/v1/users/me", get(users::me))
+        .route("/v1/users/me", get(users::me).delete(users::delete_me))
         .route("/v1/users/me/password", put(users::change_password))
         .route(
             "/v1/admin/clients",
@@ -50,6 +52,7 @@ pub fn router(state: AppState, verifier: JwtVerifier) -> Router {
             "/v1/admin/roles/{name}",
             put(admin::put_role).delete(admin::delete_role),
         )
+        .route("/v1/admin/users/{id}", delete(admin::delete_user))
         .route("/v1/admin/users/{id}/roles", put(admin::set_user_roles))
         .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
         .route_layer(from_fn_with_state(verifier, machina_kit::auth::require_jwt));

@@ -1,4 +1,4 @@
-//! Registration, login sessions and password change (problem+json errors).
+//! Registration, login sessions, password change and account deletion (problem+json errors).
 
 use axum::{
     Json,
@@ -142,5 +142,11 @@ pub async fn change_password(
             &client_ip(&headers),
         )
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// DELETE `/v1/users/me`: 204; deletes the caller's account (see [`crate::service::Auth::delete_user`]).
+pub async fn delete_me(State(state): State<AppState>, claims: Claims) -> Result<StatusCode> {
+    state.auth.delete_user(&claims.sub).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,6 +4,10 @@
 //! turns it into a single-use code bound to the client, the redirect URI and a
 //! PKCE S256 challenge. Codes live `AUTH_CODE_TTL` and are taken with `GETDEL`,
 //! so a code can be exchanged once.
+//!
+//! Each user's live session keys are also listed in a Redis set
+//! (`user-sessions:<user id>`, expiring with the newest session) so that deleting
+//! the user can end all of them at once.
 
 use redis::AsyncCommands as _;
 use serde::{Deserialize, Serialize};
@@ -51,16 +55,45 @@ impl Auth {
     /// Starts a login session for `user_id`; returns the cookie value.
     pub async fn create_session(&self, user_id: &str) -> Result<String> {
         let token = random_token()?;
+        let key = self.key(&format!("session:{}", sha256_hex(token.as_bytes())));
+        let ttl = self.policy.session_ttl.as_secs().max(1);
+        let index = self.sessions_of(user_id);
         let mut conn = self.redis.connection();
+        // Indexed first: a session is never live without being listed for its user.
+        let () = redis::pipe()
+            .sadd(&index, &key)
+            .ignore()
+            .expire(&index, i64::try_from(ttl).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.cache(&e))?;
         let () = conn
-            .set_ex(
-                self.key(&format!("session:{}", sha256_hex(token.as_bytes()))),
-                user_id,
-                self.policy.session_ttl.as_secs().max(1),
-            )
+            .set_ex(&key, user_id, ttl)
             .await
             .map_err(|e| self.cache(&e))?;
         Ok(token)
+    }
+
+    /// Ends every login session of `user_id` (idempotent).
+    pub async fn end_sessions_of(&self, user_id: &str) -> Result<()> {
+        let index = self.sessions_of(user_id);
+        let mut conn = self.redis.connection();
+        let keys: Vec<String> = conn.smembers(&index).await.map_err(|e| self.cache(&e))?;
+        let () = conn
+            .del(
+                keys.iter()
+                    .chain(std::iter::once(&index))
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .map_err(|e| self.cache(&e))?;
+        Ok(())
+    }
+
+    /// The Redis set listing the session keys of `user_id`.
+    fn sessions_of(&self, user_id: &str) -> String {
+        self.key(&format!("user-sessions:{}", sha256_hex(user_id.as_bytes())))
     }
 
     /// The user of a session, if it is live.

@@ -1,4 +1,5 @@
-//! Users who sign in: registration, password login (throttled), password change.
+//! Users who sign in: registration, password login (throttled), password change,
+//! deletion.
 
 use mongodb::bson::{DateTime, doc};
 
@@ -138,6 +139,27 @@ impl Auth {
             .await
             .map_err(|e| self.db(&e))?;
         Ok(())
+    }
+
+    /// Deletes user `id`: the document (email, password hash, roles), every refresh
+    /// token (all families) and every login session, so refresh, code exchange and new
+    /// logins fail. Idempotent: every step also runs when the document is already gone,
+    /// so a retry finishes a deletion interrupted half-way. Access tokens already issued
+    /// are self-contained JWTs and stay valid until they expire (`ACCESS_TOKEN_TTL`).
+    pub async fn delete_user(&self, id: &str) -> Result<()> {
+        self.store
+            .users
+            .delete_one(doc! {"_id": id})
+            .await
+            .map_err(|e| self.db(&e))?;
+        // A grant racing with the delete may still store a refresh token after this;
+        // the refresh grant looks the user up, so that token is refused all the same.
+        self.store
+            .refresh
+            .update_many(doc! {"sub": id}, doc! {"$set": {"revoked": true}})
+            .await
+            .map_err(|e| self.db(&e))?;
+        self.end_sessions_of(id).await
     }
 
     /// Replaces a user's roles.

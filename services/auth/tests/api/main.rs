@@ -2,6 +2,7 @@
 
 mod admin;
 mod code;
+mod delete;
 mod errors;
 mod grants;
 mod helpers;

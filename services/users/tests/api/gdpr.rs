@@ -49,13 +49,22 @@ async fn erasure_removes_personal_data_irreversibly_and_frees_the_names() {
     app.delete(&format!("/v1/users/{id}"), &token)
         .await
         .expect(StatusCode::NO_CONTENT);
+    let erased = app
+        .post(&format!("/v1/users/{id}/erase"), None, Some(&token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        erased,
+        json!({"id": id, "profileErased": true, "credentialsRemoved": true})
+    );
+    // The credentials are gone from auth: the password no longer signs in.
+    let login = app.password_grant("ada@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::BAD_REQUEST, "{}", login.body);
+    assert_eq!(login.body["error"], "invalid_grant");
+    // Idempotent (the access token lives until it expires; auth's delete is idempotent).
     app.post(&format!("/v1/users/{id}/erase"), None, Some(&token))
         .await
-        .expect(StatusCode::NO_CONTENT);
-    // Idempotent.
-    app.post(&format!("/v1/users/{id}/erase"), None, Some(&token))
-        .await
-        .expect(StatusCode::NO_CONTENT);
+        .expect(StatusCode::OK);
 
     let stored = app.stored(&id).await.expect("tombstone").to_string();
     for personal in ["ada@example.com", "\"ada\"", "ada display", "FR", "dark"] {
@@ -80,8 +89,61 @@ async fn erasure_removes_personal_data_irreversibly_and_frees_the_names() {
     let kinds: Vec<&str> = events.iter().map(|e| e.routing_key.as_str()).collect();
     assert_eq!(kinds, ["user.deleted", "user.erased"]);
     assert!(events.iter().all(|e| !e.body.contains("ada@example.com")));
-    // The username is free again here (auth still holds the email: it cannot delete users).
-    app.register_raw(&json!({"email": "new@example.com", "username": "ada", "password": PASSWORD}))
+    // Email and username are free again, here and in auth: a new, different user.
+    let again = app
+        .register_raw(&json!({"email": "ada@example.com", "username": "ada", "password": PASSWORD}))
         .await
         .expect(StatusCode::CREATED);
+    assert_ne!(again["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn admin_erasure_removes_the_credentials_in_auth() {
+    let app = spawn_app(Broker::Up).await;
+    let (id, _) = app.user("bob").await;
+    // The bootstrap admin's role carries auth's admin permission and users:admin.
+    let admin = app.admin_token().await;
+    let erased = app
+        .post(&format!("/v1/users/{id}/erase"), None, Some(&admin))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(erased["credentialsRemoved"], true, "{erased}");
+    let login = app.password_grant("bob@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::BAD_REQUEST, "{}", login.body);
+    app.get(&format!("/v1/users/{id}"), &admin)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn erasure_by_an_admin_auth_refuses_keeps_the_credentials_and_says_so() {
+    let app = spawn_app(Broker::Up).await;
+    let (id, _) = app.user("cy").await;
+    let support = app.support_token().await;
+    let erased = app
+        .post(&format!("/v1/users/{id}/erase"), None, Some(&support))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(erased["profileErased"], true, "{erased}");
+    assert_eq!(erased["credentialsRemoved"], false, "{erased}");
+    assert!(
+        erased["credentialsDetail"]
+            .as_str()
+            .is_some_and(|d| d.contains("403")),
+        "{erased}"
+    );
+    let stored = app.stored(&id).await.expect("tombstone").to_string();
+    assert!(!stored.contains("cy@example.com"), "{stored}");
+    app.password_grant("cy@example.com", PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+    // Retrying with a token auth accepts finishes the job on the erased profile.
+    let admin = app.admin_token().await;
+    let erased = app
+        .post(&format!("/v1/users/{id}/erase"), None, Some(&admin))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(erased["credentialsRemoved"], true, "{erased}");
+    let login = app.password_grant("cy@example.com", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::BAD_REQUEST, "{}", login.body);
 }

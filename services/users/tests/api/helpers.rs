@@ -357,6 +357,39 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A token with this service's admin permission (`users:admin`) but not auth's:
+    /// a `support` role granting only `users:admin`, on a new confidential client.
+    pub async fn support_token(&self) -> String {
+        let admin = self.admin_token().await;
+        let req = self
+            .client
+            .put(format!("{}/v1/admin/roles/support", self.auth_address))
+            .bearer_auth(&admin)
+            .json(&json!({"permissions": ["users:admin"]}));
+        self.send(req).await.expect(StatusCode::OK);
+        let req = self
+            .client
+            .post(format!("{}/v1/admin/clients", self.auth_address))
+            .bearer_auth(&admin)
+            .json(&json!({
+                "name": "support", "grantTypes": ["client_credentials"], "roles": ["support"],
+            }));
+        let client = self.send(req).await.expect(StatusCode::CREATED);
+        let req = self
+            .client
+            .post(format!("{}/oauth2/token", self.auth_address))
+            .basic_auth(
+                client["clientId"].as_str().expect("clientId"),
+                client["clientSecret"].as_str(),
+            )
+            .form(&[("grant_type", "client_credentials")]);
+        let body = self.send(req).await.expect(StatusCode::OK);
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
     async fn create_first_party_client(&self) -> (String, String) {
         let token = self.admin_token().await;
         let req = self
