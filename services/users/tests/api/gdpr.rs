@@ -118,7 +118,7 @@ async fn admin_erasure_removes_the_credentials_in_auth() {
 #[tokio::test]
 async fn erasure_by_an_admin_auth_refuses_keeps_the_credentials_and_says_so() {
     let app = spawn_app(Broker::Up).await;
-    let (id, _) = app.user("cy").await;
+    let (id, _) = app.user("cyd").await;
     let support = app.support_token().await;
     let erased = app
         .post(&format!("/v1/users/{id}/erase"), None, Some(&support))
@@ -133,8 +133,8 @@ async fn erasure_by_an_admin_auth_refuses_keeps_the_credentials_and_says_so() {
         "{erased}"
     );
     let stored = app.stored(&id).await.expect("tombstone").to_string();
-    assert!(!stored.contains("cy@example.com"), "{stored}");
-    app.password_grant("cy@example.com", PASSWORD)
+    assert!(!stored.contains("cyd@example.com"), "{stored}");
+    app.password_grant("cyd@example.com", PASSWORD)
         .await
         .expect(StatusCode::OK);
     // Retrying with a token auth accepts finishes the job on the erased profile.
@@ -144,6 +144,6 @@ async fn erasure_by_an_admin_auth_refuses_keeps_the_credentials_and_says_so() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(erased["credentialsRemoved"], true, "{erased}");
-    let login = app.password_grant("cy@example.com", PASSWORD).await;
+    let login = app.password_grant("cyd@example.com", PASSWORD).await;
     assert_eq!(login.status, StatusCode::BAD_REQUEST, "{}", login.body);
 }
