@@ -1,7 +1,7 @@
 //! [`Auth`]: the operations behind the endpoints.
 //!
 //! - [`clients`]: client authentication (argon2id secrets with a verified-secret cache) and client admin.
-//! - [`users`]: registration, password login with throttling, password change.
+//! - [`users`]: registration, password login with throttling, password change, deletion.
 //! - [`roles`]: roles → permissions, cached briefly in memory.
 //! - [`tokens`]: access/ID token issuance, introspection and revocation.
 //! - [`refresh`]: refresh tokens: rotation, grace period, family revocation on reuse.
