@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p machina-media --example resize -- IN OUT [SIZE] [FORMAT] [FIT]
 //! /usr/bin/time -v target/release/examples/resize big.jpg thumb.jpg 256 jpeg inside
+//! target/release/examples/resize big.jpg thumb.avif 256 avif inside
 //! ```
 //!
 //! Exactly what `GET /v1/media/{id}?w=SIZE&h=SIZE&fit=FIT&format=FORMAT` does
@@ -19,13 +20,14 @@ use machina_media::{
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [input, output, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: resize IN OUT [SIZE=256] [jpeg|png|webp] [cover|contain|inside|fill]");
+        eprintln!("usage: resize IN OUT [SIZE=256] [jpeg|png|webp|avif] [cover|contain|inside|fill]");
         return ExitCode::from(2);
     };
     let size: u32 = rest.first().and_then(|s| s.parse().ok()).unwrap_or(256);
     let format = match rest.get(1).map(String::as_str) {
         Some("png") => OutputFormat::Png,
         Some("webp") => OutputFormat::Webp,
+        Some("avif") => OutputFormat::Avif,
         _ => OutputFormat::Jpeg,
     };
     let fit = match rest.get(2).map(String::as_str) {

@@ -80,9 +80,9 @@ pub fn parse_range(header: &str, length: u64) -> RangeRequest {
     }
 }
 
-/// The best format the client accepts for `format=auto`: WebP if `Accept`
-/// names it (AVIF encoding is not available), else JPEG for opaque sources
-/// and PNG for sources with alpha.
+/// The best format the client accepts for `format=auto`: AVIF if `Accept`
+/// names it, else WebP if it names that, else JPEG for opaque sources and PNG
+/// for sources with alpha. A type listed with `q=0` counts as refused.
 pub fn negotiate(accept: Option<&str>, has_alpha: bool) -> OutputFormat {
     let accepts = |mime: &str| {
         accept.is_some_and(|a| {
@@ -94,7 +94,9 @@ pub fn negotiate(accept: Option<&str>, has_alpha: bool) -> OutputFormat {
             })
         })
     };
-    if accepts("image/webp") {
+    if accepts("image/avif") {
+        OutputFormat::Avif
+    } else if accepts("image/webp") {
         OutputFormat::Webp
     } else if has_alpha {
         OutputFormat::Png
@@ -142,8 +144,13 @@ mod tests {
     fn accept_negotiation() {
         assert_eq!(
             negotiate(Some("image/avif,image/webp,*/*"), false),
+            OutputFormat::Avif
+        );
+        assert_eq!(
+            negotiate(Some("image/avif;q=0,image/webp,*/*"), false),
             OutputFormat::Webp
         );
+        assert_eq!(negotiate(Some("image/webp"), true), OutputFormat::Webp);
         assert_eq!(
             negotiate(Some("image/webp;q=0, image/*"), false),
             OutputFormat::Jpeg

@@ -75,11 +75,7 @@ impl VariantQuery {
                         "png" => FormatRequest::Fixed(OutputFormat::Png),
                         "webp" => FormatRequest::Fixed(OutputFormat::Webp),
                         "auto" => FormatRequest::Auto,
-                        "avif" => {
-                            return Err(Error::unsupported(
-                                "AVIF encoding is not available in this build; use webp or format=auto",
-                            ));
-                        }
+                        "avif" => FormatRequest::Fixed(OutputFormat::Avif),
                         _ => {
                             return Err(Error::bad_request(
                                 "format",
@@ -186,6 +182,12 @@ mod tests {
         assert_eq!(
             q.resolve("image/jpeg", Some("image/webp,*/*")).0.format,
             OutputFormat::Webp
+        );
+        assert_eq!(
+            q.resolve("image/jpeg", Some("image/avif,image/webp,*/*"))
+                .0
+                .format,
+            OutputFormat::Avif
         );
         let (t, varies) = q.resolve("image/jpeg", Some("image/*"));
         assert_eq!(t.format, OutputFormat::Jpeg);

@@ -1,11 +1,16 @@
-//! Encoding a raster to JPEG, PNG or WebP (lossy, libwebp through the `webp` crate).
+//! Encoding a raster to JPEG, PNG, WebP (lossy, libwebp through the `webp` crate)
+//! or AVIF (pure Rust: `image`'s encoder over ravif and rav1e).
 
 use image::{
     ColorType, ImageEncoder,
-    codecs::{jpeg::JpegEncoder, png::PngEncoder},
+    codecs::{avif::AvifEncoder, jpeg::JpegEncoder, png::PngEncoder},
 };
 
 use super::{ImageError, OutputFormat, Raster};
+
+/// rav1e speed preset (1 slowest … 10 fastest): variants are encoded on request,
+/// so speed matters more than the last few percent of size.
+const AVIF_SPEED: u8 = 9;
 
 /// Encodes `raster` as `format`; JPEG drops alpha by laying it over white.
 pub fn encode(raster: &Raster, format: OutputFormat, quality: u8) -> Result<Vec<u8>, ImageError> {
@@ -30,6 +35,10 @@ pub fn encode(raster: &Raster, format: OutputFormat, quality: u8) -> Result<Vec<
             PngEncoder::new(&mut out).write_image(&raster.data, w, h, color.into())
         }
         OutputFormat::Webp => return webp(raster, quality),
+        // One thread: the limiter already bounds how many images are processed at once.
+        OutputFormat::Avif => AvifEncoder::new_with_speed_quality(&mut out, AVIF_SPEED, quality)
+            .with_num_threads(Some(1))
+            .write_image(&raster.data, w, h, color.into()),
     };
     result.map_err(|e| ImageError::Internal(e.to_string()))?;
     Ok(out)

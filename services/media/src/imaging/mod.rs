@@ -57,6 +57,8 @@ pub enum OutputFormat {
     Png,
     /// WebP, lossy with a quality (libwebp).
     Webp,
+    /// AVIF, lossy with a quality (ravif/rav1e).
+    Avif,
 }
 
 impl OutputFormat {
@@ -66,6 +68,7 @@ impl OutputFormat {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
             Self::Webp => "image/webp",
+            Self::Avif => "image/avif",
         }
     }
 
@@ -75,6 +78,7 @@ impl OutputFormat {
             Self::Jpeg => "jpeg",
             Self::Png => "png",
             Self::Webp => "webp",
+            Self::Avif => "avif",
         }
     }
 
@@ -99,7 +103,7 @@ pub struct Transform {
     pub fit: Fit,
     /// Output format.
     pub format: OutputFormat,
-    /// JPEG and WebP quality 1–100.
+    /// JPEG, WebP and AVIF quality 1–100.
     pub quality: u8,
     /// `[x, y, w, h]` applied before resizing.
     pub crop: Option<[u32; 4]>,

@@ -88,6 +88,46 @@ fn a_thumbnail_has_the_requested_size_in_every_format() {
     }
 }
 
+/// The image size in an AVIF's `ispe` (image spatial extents) property.
+fn avif_size(avif: &[u8]) -> (u32, u32) {
+    let at = avif.windows(4).position(|w| w == b"ispe").unwrap();
+    // "ispe", then version and flags (4 bytes), then width and height.
+    let be = |i: usize| u32::from_be_bytes(avif[i..i + 4].try_into().unwrap());
+    (be(at + 8), be(at + 12))
+}
+
+#[test]
+fn avif_output_is_an_iso_bmff_file_of_brand_avif() {
+    let jpeg = noisy_jpeg(800, 600);
+    let out = process(
+        &jpeg,
+        "image/jpeg",
+        &transform(64, 64, Fit::Cover, OutputFormat::Avif),
+        1 << 30,
+    )
+    .unwrap();
+    // ISO-BMFF: the first box is `ftyp` (size, type), then the major brand.
+    assert_eq!(&out[4..8], b"ftyp");
+    assert_eq!(&out[8..12], b"avif");
+    assert_eq!(avif_size(&out), (64, 64));
+    assert_eq!(infer::get(&out).unwrap().mime_type(), "image/avif");
+}
+
+#[test]
+fn avif_encodes_grey_and_alpha_rasters() {
+    for channels in 1..=4u8 {
+        let raster = Raster {
+            width: 16,
+            height: 8,
+            channels,
+            data: vec![128; 16 * 8 * usize::from(channels)],
+        };
+        let out = encode(&raster, OutputFormat::Avif, 60).unwrap();
+        assert_eq!(&out[4..12], b"ftypavif", "{channels} channels");
+        assert_eq!(avif_size(&out), (16, 8), "{channels} channels");
+    }
+}
+
 #[test]
 fn contain_pads_to_the_box() {
     let jpeg = noisy_jpeg(400, 200);
@@ -118,4 +158,12 @@ fn odd_sizes_shrunk_on_load_stay_inside_the_decoded_image() {
             assert!(out.is_ok(), "{w}x{h} {fit:?}: {out:?}");
         }
     }
+}
+
+#[test]
+fn the_variant_cache_key_names_the_format() {
+    let avif = transform(64, 64, Fit::Cover, OutputFormat::Avif).canonical();
+    let webp = transform(64, 64, Fit::Cover, OutputFormat::Webp).canonical();
+    assert!(avif.contains("fmt=avif"), "{avif}");
+    assert_ne!(avif, webp);
 }

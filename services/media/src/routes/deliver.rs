@@ -41,7 +41,7 @@ fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>> {
     params(("id" = String, Path),
         ("w" = Option<u32>, Query), ("h" = Option<u32>, Query),
         ("fit" = Option<String>, Query, description = "cover | contain | inside | fill"),
-        ("format" = Option<String>, Query, description = "jpeg | png | webp | auto (from Accept); avif gives 415"),
+        ("format" = Option<String>, Query, description = "jpeg | png | webp | avif | auto (from Accept: AVIF, then WebP)"),
         ("q" = Option<u8>, Query), ("crop" = Option<String>, Query, description = "x,y,w,h"),
         ("exp" = Option<u64>, Query), ("kid" = Option<String>, Query), ("sig" = Option<String>, Query)),
     responses((status = 200), (status = 206), (status = 304), (status = 403), (status = 404),

@@ -75,7 +75,7 @@ async fn a_webp_thumbnail_is_served_for_accept_webp_and_cached() {
         )
         .await;
     let path = format!("/v1/media/{id}/thumbnail?size=64");
-    let accept = [("accept", "image/avif,image/webp,image/*;q=0.8")];
+    let accept = [("accept", "image/webp,image/*;q=0.8")];
     let first = app.get(&path, &accept).await;
     first.expect(StatusCode::OK);
     assert_eq!(first.header("content-type"), "image/webp");
@@ -99,6 +99,50 @@ async fn a_webp_thumbnail_is_served_for_accept_webp_and_cached() {
     // Without WebP in Accept the same URL gives JPEG.
     let jpeg = app.get(&path, &[("accept", "image/jpeg")]).await;
     assert_eq!(jpeg.header("content-type"), "image/jpeg");
+}
+
+#[tokio::test]
+async fn format_auto_prefers_avif_then_webp_and_caches_each() {
+    let app = spawn_app().await;
+    let id = app
+        .upload_ok(
+            image_bytes(640, 480, ImageFormat::Jpeg),
+            "a.jpg",
+            "image/jpeg",
+        )
+        .await;
+    let path = format!("/v1/media/{id}/thumbnail?size=64&format=auto");
+
+    let avif = app
+        .get(&path, &[("accept", "image/avif,image/webp")])
+        .await;
+    avif.expect(StatusCode::OK);
+    assert_eq!(avif.header("content-type"), "image/avif");
+    assert_eq!(avif.header("vary"), "Accept");
+    assert_eq!(&avif.bytes[4..12], b"ftypavif");
+    assert_eq!(infer::get(&avif.bytes).unwrap().mime_type(), "image/avif");
+
+    let webp = app.get(&path, &[("accept", "image/webp")]).await;
+    webp.expect(StatusCode::OK);
+    assert_eq!(webp.header("content-type"), "image/webp");
+    assert_eq!(webp.header("vary"), "Accept");
+    assert_eq!(webp.header("x-media-cache"), "miss", "not the AVIF variant");
+    let decoded = image::load_from_memory(&webp.bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (64, 64));
+
+    let again = app
+        .get(&path, &[("accept", "image/avif,image/webp")])
+        .await;
+    assert_eq!(again.header("x-media-cache"), "hit");
+    assert_eq!(again.bytes, avif.bytes);
+
+    // An explicit format=avif needs no Accept and does not vary on it.
+    let fixed = app
+        .get(&format!("/v1/media/{id}?w=32&format=avif&q=50"), &[])
+        .await;
+    fixed.expect(StatusCode::OK);
+    assert_eq!(fixed.header("content-type"), "image/avif");
+    assert_eq!(&fixed.bytes[4..12], b"ftypavif");
 }
 
 #[tokio::test]
