@@ -20,7 +20,9 @@ use machina_media::{
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [input, output, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: resize IN OUT [SIZE=256] [jpeg|png|webp|avif] [cover|contain|inside|fill]");
+        eprintln!(
+            "usage: resize IN OUT [SIZE=256] [jpeg|png|webp|avif] [cover|contain|inside|fill]"
+        );
         return ExitCode::from(2);
     };
     let size: u32 = rest.first().and_then(|s| s.parse().ok()).unwrap_or(256);

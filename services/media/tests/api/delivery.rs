@@ -113,9 +113,7 @@ async fn format_auto_prefers_avif_then_webp_and_caches_each() {
         .await;
     let path = format!("/v1/media/{id}/thumbnail?size=64&format=auto");
 
-    let avif = app
-        .get(&path, &[("accept", "image/avif,image/webp")])
-        .await;
+    let avif = app.get(&path, &[("accept", "image/avif,image/webp")]).await;
     avif.expect(StatusCode::OK);
     assert_eq!(avif.header("content-type"), "image/avif");
     assert_eq!(avif.header("vary"), "Accept");
@@ -130,9 +128,7 @@ async fn format_auto_prefers_avif_then_webp_and_caches_each() {
     let decoded = image::load_from_memory(&webp.bytes).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (64, 64));
 
-    let again = app
-        .get(&path, &[("accept", "image/avif,image/webp")])
-        .await;
+    let again = app.get(&path, &[("accept", "image/avif,image/webp")]).await;
     assert_eq!(again.header("x-media-cache"), "hit");
     assert_eq!(again.bytes, avif.bytes);
 
