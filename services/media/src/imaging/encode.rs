@@ -35,10 +35,7 @@ pub fn encode(raster: &Raster, format: OutputFormat, quality: u8) -> Result<Vec<
             PngEncoder::new(&mut out).write_image(&raster.data, w, h, color.into())
         }
         OutputFormat::Webp => return webp(raster, quality),
-        // One thread: the limiter already bounds how many images are processed at once.
-        OutputFormat::Avif => AvifEncoder::new_with_speed_quality(&mut out, AVIF_SPEED, quality)
-            .with_num_threads(Some(1))
-            .write_image(&raster.data, w, h, color.into()),
+        OutputFormat::Avif => return avif(raster, quality),
     };
     result.map_err(|e| ImageError::Internal(e.to_string()))?;
     Ok(out)
@@ -73,6 +70,36 @@ fn webp(raster: &Raster, quality: u8) -> Result<Vec<u8>, ImageError> {
         .encode_simple(false, f32::from(quality))
         .map(|memory| memory.to_vec())
         .map_err(|e| ImageError::Internal(format!("WebP encoding failed: {e:?}")))
+}
+
+/// AVIF at `quality`, 8-bit 4:4:4; alpha is kept when any pixel is not opaque.
+fn avif(raster: &Raster, quality: u8) -> Result<Vec<u8>, ImageError> {
+    // Always hand the encoder RGBA: ravif's `encode_rgba` is a plain function compiled in
+    // ravif (optimised even in dev builds, see the root Cargo.toml), and it drops an all-opaque
+    // alpha itself. `encode_rgb` is `#[inline]` and generic underneath, so it and all of rav1e
+    // behind it would be instantiated in this crate, unoptimised in debug builds (about 10x slower).
+    // Grey and grey+alpha are expanded to RGBA by the encoder already.
+    let expanded: Vec<u8>;
+    let (data, color) = match raster.channels {
+        1 => (raster.data.as_slice(), ColorType::L8),
+        2 => (raster.data.as_slice(), ColorType::La8),
+        3 => {
+            expanded = raster
+                .data
+                .chunks_exact(3)
+                .flat_map(|p| [p[0], p[1], p[2], 255])
+                .collect();
+            (expanded.as_slice(), ColorType::Rgba8)
+        }
+        _ => (raster.data.as_slice(), ColorType::Rgba8),
+    };
+    let mut out = Vec::new();
+    // One thread: the limiter already bounds how many images are processed at once.
+    AvifEncoder::new_with_speed_quality(&mut out, AVIF_SPEED, quality)
+        .with_num_threads(Some(1))
+        .write_image(data, raster.width, raster.height, color.into())
+        .map_err(|e| ImageError::Internal(e.to_string()))?;
+    Ok(out)
 }
 
 /// Lays an image with alpha over white, dropping the alpha channel.
