@@ -75,9 +75,10 @@ fn webp(raster: &Raster, quality: u8) -> Result<Vec<u8>, ImageError> {
 /// AVIF at `quality`, 8-bit 4:4:4; alpha is kept when any pixel is not opaque.
 fn avif(raster: &Raster, quality: u8) -> Result<Vec<u8>, ImageError> {
     // Always hand the encoder RGBA: ravif's `encode_rgba` is a plain function compiled in
-    // ravif (optimised even in dev builds, see the root Cargo.toml), and it drops an all-opaque
-    // alpha itself. `encode_rgb` is `#[inline]` and generic underneath, so it and all of rav1e
-    // behind it would be instantiated in this crate, unoptimised in debug builds (about 10x slower).
+    // ravif (optimised even in dev builds, see the root Cargo.toml), and it drops an
+    // all-opaque alpha itself. `encode_rgb` is `#[inline]` and generic underneath, so it and
+    // all of rav1e behind it would be instantiated in this crate, unoptimised in debug
+    // builds (about 10x slower).
     // Grey and grey+alpha are expanded to RGBA by the encoder already.
     let expanded: Vec<u8>;
     let (data, color) = match raster.channels {
