@@ -361,13 +361,12 @@ async fn jobs_complete_and_unmapped_images_stay_pending_with_an_event() {
     .await;
     assert_eq!(event.type_.as_deref(), Some("Warning"));
     assert!(event.message.unwrap_or_default().contains("nginx:1.27"));
-    let phase = pods
-        .get("web")
-        .await
-        .expect("pod")
-        .status
-        .and_then(|s| s.phase);
-    assert_eq!(phase.as_deref(), Some("Pending"));
+    // The kubelet records the event, then writes the status: wait for the latter too.
+    let phase = eventually("the pod's status", || async {
+        pods.get("web").await.ok()?.status.and_then(|s| s.phase)
+    })
+    .await;
+    assert_eq!(phase, "Pending");
 
     let _ = stop_tx.send(());
     tokio::time::timeout(Duration::from_secs(60), node)
