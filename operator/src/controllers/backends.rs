@@ -3,7 +3,7 @@
 //! connection per distinct admin credential, reused across reconciles).
 
 use crate::provision::mongodb::{
-    AnalyticsProgress, MongoError, MongoProvisioner, UserChange, UserSpec,
+    AnalyticsProgress, MongoError, MongoProvisioner, RoleSpec, UserChange, UserSpec,
 };
 use crate::provision::rabbitmq::{
     ApplyReport, QueueRemoval, RabbitError, RabbitProvisioner, RemoveReport, Topology,
@@ -23,6 +23,10 @@ pub trait MongoUsers: Send + Sync {
     async fn ensure_user(&self, spec: &UserSpec) -> Result<UserChange, MongoError>;
     /// See [`MongoProvisioner::drop_user`].
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError>;
+    /// See [`MongoProvisioner::ensure_role`].
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<(), MongoError>;
+    /// See [`MongoProvisioner::drop_role`].
+    async fn drop_role(&self, db: &str, role: &str) -> Result<bool, MongoError>;
     /// See [`MongoProvisioner::analytics_progress`].
     async fn analytics_progress(
         &self,
@@ -75,6 +79,12 @@ impl MongoUsers for MongoProvisioner {
     }
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError> {
         MongoProvisioner::drop_user(self, db, user).await
+    }
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<(), MongoError> {
+        MongoProvisioner::ensure_role(self, spec).await
+    }
+    async fn drop_role(&self, db: &str, role: &str) -> Result<bool, MongoError> {
+        MongoProvisioner::drop_role(self, db, role).await
     }
     async fn analytics_progress(
         &self,

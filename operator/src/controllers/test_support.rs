@@ -4,7 +4,7 @@
 use crate::controllers::backends::{Backends, MongoUsers, RabbitAdmin, RabbitTopologies};
 use crate::fixtures::mk_platform;
 use crate::mock_api::{ApiServer, Call};
-use crate::provision::mongodb::{AnalyticsProgress, MongoError, UserChange, UserSpec};
+use crate::provision::mongodb::{AnalyticsProgress, MongoError, RoleSpec, UserChange, UserSpec};
 use crate::provision::rabbitmq::{ApplyReport, QueueRemoval, RabbitError, RemoveReport, Topology};
 use crate::secrets::SecretString;
 use async_trait::async_trait;
@@ -95,6 +95,15 @@ impl MongoUsers for Recorder {
     }
     async fn drop_user(&self, db: &str, user: &str) -> Result<bool, MongoError> {
         self.0.record(format!("mongo.drop_user {db} {user}"));
+        Ok(true)
+    }
+    async fn ensure_role(&self, spec: &RoleSpec) -> Result<(), MongoError> {
+        self.0
+            .record(format!("mongo.ensure_role {} {}", spec.db, spec.role));
+        Ok(())
+    }
+    async fn drop_role(&self, db: &str, role: &str) -> Result<bool, MongoError> {
+        self.0.record(format!("mongo.drop_role {db} {role}"));
         Ok(true)
     }
     async fn analytics_progress(

@@ -1,6 +1,7 @@
 //! MongoDB users: created, converged (roles and password) and dropped with standard
 //! commands only (`usersInfo`, `createUser`, `updateUser`, `dropUser`), so the same code
-//! runs against MongoDB in production and SecantusDB in tests.
+//! runs against MongoDB in production and SecantusDB in tests. Custom collection-scoped
+//! roles live in [`roles`].
 //!
 //! A user lives in the database it works on (its `authSource`), as in the connection
 //! strings built by [`crate::secrets::mongodb_connection_string`].
@@ -14,6 +15,9 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::ErrorKind;
 use mongodb::options::ClientOptions;
 use std::time::Duration;
+
+mod roles;
+pub use roles::{Privilege, RoleSpec};
 
 /// MongoDB's error code for a user that does not exist.
 const USER_NOT_FOUND: i32 = 11;
@@ -86,6 +90,28 @@ pub enum MongoError {
         #[source]
         source: mongodb::error::Error,
     },
+    /// `rolesInfo`, `createRole` or `updateRole` failed.
+    #[error("failed to converge MongoDB role {role:?} in database {db:?}: {source}")]
+    EnsureRole {
+        /// The role.
+        role: String,
+        /// Its database.
+        db: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
+    /// `dropRole` failed for another reason than the role being absent.
+    #[error("failed to drop MongoDB role {role:?} in database {db:?}: {source}")]
+    DropRole {
+        /// The role.
+        role: String,
+        /// Its database.
+        db: String,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
     /// `dropUser` failed for another reason than the user being absent.
     #[error("failed to drop MongoDB user {user:?} in database {db:?}: {source}")]
     DropUser {
@@ -149,6 +175,8 @@ impl MongoError {
             Self::CreateUser { .. } => "CreateMongoUser",
             Self::UpdateUser { .. } => "UpdateMongoUser",
             Self::DropUser { .. } => "DropMongoUser",
+            Self::EnsureRole { .. } => "EnsureMongoRole",
+            Self::DropRole { .. } => "DropMongoRole",
             Self::ReadProgress { .. } => "ReadAnalyticsProgress",
         }
     }
@@ -157,7 +185,7 @@ impl MongoError {
 /// Result of the MongoDB provisioner.
 pub type Result<T, E = MongoError> = std::result::Result<T, E>;
 
-/// A built-in role on a database.
+/// A role a user is granted: built-in (`readWrite`) or custom ([`RoleSpec`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Role {
     /// Role name, e.g. `readWrite`.
@@ -180,6 +208,14 @@ impl Role {
         Self {
             role: "read".into(),
             db: db.into(),
+        }
+    }
+
+    /// The custom role `spec`.
+    pub fn custom(spec: &RoleSpec) -> Self {
+        Self {
+            role: spec.role.clone(),
+            db: spec.db.clone(),
         }
     }
 

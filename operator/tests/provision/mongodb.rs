@@ -3,7 +3,7 @@
 use super::{must, secret, services};
 use machina_devenv::{BackingServices, unique_database_name};
 use machina_operator::provision::mongodb::{
-    MongoError, MongoProvisioner, Role, UserChange, UserSpec,
+    MongoError, MongoProvisioner, Privilege, Role, RoleSpec, UserChange, UserSpec,
 };
 use machina_operator::secrets::{SecretString, generate_password};
 use mongodb::bson::{Document, doc};
@@ -249,4 +249,117 @@ fn url_with_password(uri: &str, password: &str) -> String {
         out.push_str("authSource=admin");
     }
     out
+}
+
+/// An AnalyticsJob-style user: a custom role with collection-scoped privileges. SecantusDB
+/// enforces actions per database but not the collection of a privilege, so the collection
+/// scoping is asserted on what `rolesInfo` reports (what MongoDB enforces), the actions on
+/// what the server refuses.
+#[tokio::test]
+async fn custom_role_grants_only_its_collections_and_converges() {
+    let services = services();
+    let mongo = provisioner(&services).await;
+    let (db, foreign) = (
+        unique_database_name("analytics"),
+        unique_database_name("foreign"),
+    );
+    let mut role = RoleSpec {
+        db: db.clone(),
+        role: "machina.aj.t.daily".into(),
+        privileges: vec![Privilege::read("events"), Privilege::own("daily")],
+    };
+    must(mongo.ensure_role(&role).await, "create the role");
+    must(mongo.ensure_role(&role).await, "ensure again (idempotent)");
+    let user = UserSpec {
+        db: db.clone(),
+        user: role.role.clone(),
+        password: password(),
+        roles: vec![Role::custom(&role)],
+    };
+    must(mongo.ensure_user(&user).await, "create the user");
+
+    let admin = must(services.mongodb().await, "connect as admin");
+    let privileges = |admin: mongodb::Client, db: String, name: String| async move {
+        let reply = must(
+            admin
+                .database(&db)
+                .run_command(doc! {"rolesInfo": {"role": name, "db": &db}, "showPrivileges": true})
+                .await,
+            "rolesInfo",
+        );
+        let roles = reply.get_array("roles").expect("roles").clone();
+        let role = roles[0].as_document().expect("role").clone();
+        role.get_array("privileges")
+            .expect("privileges")
+            .iter()
+            .map(|p| {
+                let p = p.as_document().expect("privilege");
+                let resource = p.get_document("resource").expect("resource");
+                (
+                    resource
+                        .get_str("collection")
+                        .expect("collection")
+                        .to_owned(),
+                    p.get_array("actions")
+                        .expect("actions")
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        privileges(admin.clone(), db.clone(), role.role.clone()).await,
+        [
+            ("events".to_owned(), vec!["find".to_owned()]),
+            (
+                "daily".to_owned(),
+                ["find", "insert", "update", "remove", "createIndex"]
+                    .map(str::to_owned)
+                    .to_vec()
+            ),
+        ]
+    );
+
+    let client = must(
+        services
+            .mongodb_as(&user.user, user.password.expose(), &db)
+            .await,
+        "the user authenticates",
+    );
+    must(
+        client
+            .database(&db)
+            .collection::<Document>("daily")
+            .insert_one(doc! { "bucket": 1 })
+            .await,
+        "the user writes its output collection",
+    );
+    let refused = client
+        .database(&foreign)
+        .collection::<Document>("daily")
+        .find_one(doc! {})
+        .await
+        .expect_err("no access to another database");
+    assert!(refused.to_string().contains("not authorized"), "{refused}");
+
+    // A changed output collection moves the grant (updateRole).
+    role.privileges = vec![Privilege::read("events"), Privilege::own("weekly")];
+    must(mongo.ensure_role(&role).await, "update the role");
+    let now = privileges(admin.clone(), db.clone(), role.role.clone()).await;
+    assert_eq!(now.len(), 2);
+    assert_eq!(now[1].0, "weekly");
+
+    assert!(must(
+        mongo.drop_user(&db, &user.user).await,
+        "drop the user"
+    ));
+    assert!(must(
+        mongo.drop_role(&db, &role.role).await,
+        "drop the role"
+    ));
+    assert!(!must(mongo.drop_role(&db, &role.role).await, "drop again"));
+    assert!(!must(mongo.role_exists(&db, &role.role).await, "rolesInfo"));
+    drop_databases(&services, &[&db, &foreign]).await;
 }

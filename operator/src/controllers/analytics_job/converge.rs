@@ -11,7 +11,9 @@ use crate::controllers::common::{
 use crate::controllers::kube_ops;
 use crate::labels::AppLabels;
 use crate::pod::PlatformSettings;
-use crate::provision::mongodb::{AnalyticsProgress, Role, UserSpec};
+use crate::provision::mongodb::{
+    ANALYTICS_PROGRESS_COLLECTION, AnalyticsProgress, Privilege, Role, RoleSpec, UserSpec,
+};
 use crate::provision::rabbitmq::{Topology, analytics_base};
 use crate::secrets;
 use crate::{Result, labels, names};
@@ -47,21 +49,35 @@ pub fn analytics_database(settings: &PlatformSettings) -> String {
     format!("{}_analytics", settings.database_prefix)
 }
 
-/// The job's MongoDB user: `machina.aj.<ns>.<name>`, `readWrite` on the analytics
-/// database (it reads `events` and writes its output collection there; narrowing it to
-/// those two collections needs a custom role, not created yet).
-pub fn user_spec(
-    job: &AnalyticsJob,
-    settings: &PlatformSettings,
-    password: secrets::SecretString,
-) -> Result<UserSpec> {
-    let db = analytics_database(settings);
-    Ok(UserSpec {
-        user: analytics_base(job)?,
-        roles: vec![Role::read_write(db.clone())],
-        db,
-        password,
+/// The job's custom role, named like its user: read `events`; own its output collection
+/// and the staging copy of its events (`<output>_events`); upsert its progress document in
+/// the shared progress collection. Nothing else in the analytics database.
+pub fn role_spec(job: &AnalyticsJob, settings: &PlatformSettings) -> Result<RoleSpec> {
+    let output = output_collection(job)?;
+    Ok(RoleSpec {
+        db: analytics_database(settings),
+        role: analytics_base(job)?,
+        privileges: vec![
+            Privilege::read(ANALYTICS_EVENTS_COLLECTION),
+            Privilege::own(format!("{output}_events")),
+            Privilege::own(output),
+            Privilege::upsert(ANALYTICS_PROGRESS_COLLECTION),
+        ],
     })
+}
+
+/// Collection of raw events the analytics service writes (see `services/analytics`).
+pub const ANALYTICS_EVENTS_COLLECTION: &str = "events";
+
+/// The job's MongoDB user: `machina.aj.<ns>.<name>` in the analytics database, holding only
+/// the job's [`role_spec`].
+pub fn user_spec(role: &RoleSpec, user: String, password: secrets::SecretString) -> UserSpec {
+    UserSpec {
+        user,
+        roles: vec![Role::custom(role)],
+        db: role.db.clone(),
+        password,
+    }
 }
 
 fn secret_labels(instance: &str) -> AppLabels<'_> {
@@ -85,14 +101,13 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     let existing_rabbit: Option<Secret> =
         kube_ops::get_opt(client, &namespace, &rabbit_name).await?;
 
-    // MongoDB user, then the Secret holding it.
+    // MongoDB role, the user holding it, then the Secret holding the user.
     let password = kept_or_new_password(existing_mongo.as_ref(), PASSWORD_KEY)?;
-    let spec = user_spec(job, &settings, password.clone())?;
-    ctx.backends
-        .mongo(&admin.mongo_uri)
-        .await?
-        .ensure_user(&spec)
-        .await?;
+    let role = role_spec(job, &settings)?;
+    let spec = user_spec(&role, analytics_base(job)?, password.clone());
+    let mongo = ctx.backends.mongo(&admin.mongo_uri).await?;
+    mongo.ensure_role(&role).await?;
+    mongo.ensure_user(&spec).await?;
     let uri =
         secrets::mongodb_connection_string(&admin.mongo_uri, &spec.user, &password, &spec.db)?;
     let data = credential_data(MONGODB_URI_KEY, uri, &spec.user, password);
@@ -137,22 +152,56 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     }
     let output = output_collection(job)?;
     // Progress is informative: a failed read keeps the previous figures, not the reconcile.
-    let progress = match ctx.backends.mongo(&admin.mongo_uri).await {
-        Ok(mongo) => mongo
-            .analytics_progress(&analytics_database(&settings), &output)
-            .await
-            .inspect_err(|e| tracing::warn!(error = %e, "cannot read the worker's progress"))
-            .ok()
-            .flatten(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the worker's progress");
-            None
-        }
-    };
+    let progress = mongo
+        .analytics_progress(&analytics_database(&settings), &output)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the worker's progress"))
+        .ok()
+        .flatten();
     Ok(Observed {
         workload,
         output_collection: output,
         queue: topology.user.clone(),
         progress,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{mk_analytics_job, mk_platform};
+
+    #[test]
+    fn the_role_reads_events_and_owns_only_the_jobs_collections() {
+        let job = mk_analytics_job();
+        let settings = PlatformSettings::from_platform(&mk_platform()).expect("settings");
+        let role = role_spec(&job, &settings).expect("role");
+        let output = output_collection(&job).expect("output");
+        assert_eq!(role.db, analytics_database(&settings));
+        let scoped: Vec<(&str, &[&str])> = role
+            .privileges
+            .iter()
+            .map(|p| (p.collection.as_str(), p.actions.as_slice()))
+            .collect();
+        assert_eq!(scoped[0], ("events", &["find"][..]));
+        assert_eq!(scoped[1].0, format!("{output}_events"));
+        assert_eq!(scoped[2].0, output);
+        assert_eq!(
+            scoped[3],
+            ("analytics_job_progress", &["find", "insert", "update"][..])
+        );
+        // Nothing can drop or rewrite the shared raw events.
+        assert!(
+            role.privileges
+                .iter()
+                .all(|p| p.collection != "events" || p.actions == ["find"])
+        );
+        let user = user_spec(
+            &role,
+            role.role.clone(),
+            secrets::generate_password().expect("pw"),
+        );
+        assert_eq!(user.roles, [Role::custom(&role)]);
+        assert_eq!(user.db, role.db);
+    }
 }

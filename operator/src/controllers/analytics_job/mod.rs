@@ -101,8 +101,9 @@ async fn apply(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
 /// the finalizer with a Warning Event naming what was left.
 async fn cleanup(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
     let base = analytics_base(job)?;
-    let what =
-        format!("MongoDB user {base}; RabbitMQ user and queue {base} and its dead-letter queue");
+    let what = format!(
+        "MongoDB user and role {base}; RabbitMQ user and queue {base} and its dead-letter queue"
+    );
     let outcome = match job.spec.deletion_policy {
         DeletionPolicy::Retain => CleanupOutcome::Retained,
         DeletionPolicy::Delete => CleanupOutcome::Removed(remove_external(job, ctx).await?),
@@ -110,7 +111,7 @@ async fn cleanup(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
     let (type_, reason, note) = common::cleanup_event(
         outcome,
         &what,
-        "dropped the MongoDB user and removed the RabbitMQ queue",
+        "dropped the MongoDB user and role and removed the RabbitMQ queue",
     );
     tracing::info!(reason, note = %note, "analytics job deleted");
     common::publish(ctx, job, type_, reason, "Cleanup", note).await;
@@ -134,12 +135,16 @@ async fn remove_external(
     let db = analytics_database(&PlatformSettings::from_platform(&platform)?);
     let user = analytics_base(job)?;
     let mut left = Vec::new();
+    // The user first: a role still granted to a user cannot be dropped cleanly.
     let dropped = match ctx.backends.mongo(&admin.mongo_uri).await {
-        Ok(mongo) => mongo.drop_user(&db, &user).await.map(|_| ()),
+        Ok(mongo) => match mongo.drop_user(&db, &user).await {
+            Ok(_) => mongo.drop_role(&db, &user).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     if let Err(e) = dropped {
-        left.push(format!("MongoDB user {user} in {db} ({e})"));
+        left.push(format!("MongoDB user and role {user} in {db} ({e})"));
     }
     let topology = Topology::for_analytics_job(job, &platform)?;
     let removed = match ctx.backends.rabbit(&admin.rabbit).await {

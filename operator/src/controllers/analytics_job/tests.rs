@@ -58,6 +58,7 @@ async fn streaming_applies_the_deployment_and_deletes_the_cronjob() {
     assert_eq!(
         w.backends.calls(),
         [
+            format!("mongo.ensure_role acme_analytics {USER}"),
             format!("mongo.ensure_user acme_analytics {USER}"),
             format!("rabbit.apply shop.acme {USER}"),
         ]
@@ -154,7 +155,7 @@ fn finalizer_released(api: &ApiServer) -> bool {
 }
 
 #[tokio::test]
-async fn delete_policy_drops_the_user_and_removes_the_queue() {
+async fn delete_policy_drops_the_user_and_role_and_removes_the_queue() {
     let w = world();
     seed_platform_and_admin_secrets(&w.api);
     reconcile(deleted(&w.api, DeletionPolicy::Delete), w.ctx.clone())
@@ -164,6 +165,7 @@ async fn delete_policy_drops_the_user_and_removes_the_queue() {
         w.backends.calls(),
         [
             format!("mongo.drop_user acme_analytics {USER}"),
+            format!("mongo.drop_role acme_analytics {USER}"),
             format!("rabbit.remove shop.acme {USER} KeepIfNotEmpty"),
         ]
     );
