@@ -106,6 +106,8 @@ pub struct DevCluster {
     cluster: Arc<Cluster>,
     addr: SocketAddr,
     kubeconfig_path: PathBuf,
+    /// The kubeconfig is ours (a temp file, not a configured path): removed on drop.
+    temp_kubeconfig: bool,
     client: kube::Client,
     data_dir: Option<PathBuf>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -229,6 +231,7 @@ impl DevCluster {
         Ok(Self {
             cluster,
             addr,
+            temp_kubeconfig: config.kubeconfig_path.is_none(),
             kubeconfig_path,
             client,
             data_dir: config.data_dir,
@@ -291,6 +294,16 @@ impl DevCluster {
         if let Some(s) = self.server.take() {
             // Long-running watches would hold graceful shutdown open; don't wait forever.
             let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        }
+    }
+}
+
+impl Drop for DevCluster {
+    /// A generated kubeconfig goes with the cluster (test runs would otherwise leave one
+    /// file per cluster in the temp directory).
+    fn drop(&mut self) {
+        if self.temp_kubeconfig {
+            let _ = std::fs::remove_file(&self.kubeconfig_path);
         }
     }
 }

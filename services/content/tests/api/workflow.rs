@@ -93,6 +93,7 @@ async fn the_rules_come_from_workflow_config() {
     app.post_as(&editor, &path, &json!({"to": "published"}))
         .await
         .expect(StatusCode::OK);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -71,6 +71,16 @@ pub struct TestGateway {
     pub address: String,
     pub client: reqwest::Client,
     pub routes: SharedRoutes,
+    _routes_dir: TempDir,
+}
+
+/// A directory removed when the test's gateway goes.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl TestGateway {
@@ -108,6 +118,7 @@ pub async fn spawn_gateway(
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("routes.yaml");
     std::fs::write(&file, routes_file(upstream)).unwrap();
+    let routes_dir = TempDir(dir);
     let mut pairs: Vec<(String, String)> = [
         ("LISTEN_ADDR", "127.0.0.1:0"),
         ("LOG_FORMAT", "pretty"),
@@ -146,6 +157,7 @@ pub async fn spawn_gateway(
             .build()
             .unwrap(),
         routes,
+        _routes_dir: routes_dir,
     }
 }
 
