@@ -6,6 +6,8 @@ use std::sync::Arc;
 use machina_auth::{Application, Config, service::Auth};
 use machina_devenv::{BackingServices, unique_database_name, unique_redis_prefix};
 use machina_kit::Vars;
+pub use machina_testkit::Reply;
+use machina_testkit::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,26 +20,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub auth: Arc<Auth>,
-    database: String,
-}
-
-impl Drop for TestApp {
-    /// Drops the test's database, also when the test failed (own thread and
-    /// runtime: `Drop` cannot await).
-    fn drop(&mut self) {
-        let database = std::mem::take(&mut self.database);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = BackingServices::load().ok()?.mongodb().await.ok()?;
-                client.database(&database).drop().await.ok()
-            })
-        });
-        let _ = dropped.join();
-    }
+    database: TestDatabase,
 }
 
 /// Starts the service with cheap argon2 parameters (debug builds are slow) and `extra` settings.
@@ -86,60 +69,7 @@ pub async fn spawn_app(prefix: &str, extra: &[(&str, &str)]) -> TestApp {
             .build()
             .expect("client"),
         auth,
-        database,
-    }
-}
-
-/// A response: status, headers and JSON body (`Null` when empty or not JSON).
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    /// Asserts the status, printing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self.body
-    }
-
-    /// Asserts a problem+json error with `status`.
-    #[track_caller]
-    pub fn problem(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            "application/problem+json",
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
-        self.body
-    }
-
-    /// Asserts an RFC 6749 error with `status` and `error` code.
-    #[track_caller]
-    pub fn oauth_error(self, status: StatusCode, code: &str) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            "application/json",
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["error"], code, "{}", self.body);
-        assert!(self.body["error_description"].is_string(), "{}", self.body);
-        self.body
-    }
-
-    pub fn header(&self, name: &str) -> String {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
+        database: TestDatabase::new(database),
     }
 }
 
@@ -149,16 +79,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::send(request).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -274,7 +195,7 @@ impl TestApp {
             .await
             .expect("mongodb");
         client
-            .database(&self.database)
+            .database(self.database.name())
             .collection::<mongodb::bson::Document>(collection)
             .find_one(mongodb::bson::doc! {})
             .await
@@ -289,7 +210,7 @@ impl TestApp {
             .await
             .expect("mongodb");
         client
-            .database(&self.database)
+            .database(self.database.name())
             .collection::<mongodb::bson::Document>(collection)
             .count_documents(mongodb::bson::doc! {})
             .await

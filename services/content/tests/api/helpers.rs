@@ -2,22 +2,15 @@
 //! signed with a key whose public half the service is configured with, and
 //! request helpers.
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{sync::Arc, time::Duration};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use machina_content::{Application, Config, Content};
 use machina_devenv::{BackingServices, unique_database_name};
 use machina_kit::Vars;
+pub use machina_testkit::Reply;
+use machina_testkit::{TestDatabase, keys};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Ed25519 signing key of the tests.
-const PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPoSXWIqUmCYzdi5S4Yjq9SE0RL7ImjsnPs4UAXNcRjg\n-----END PRIVATE KEY-----\n";
-/// Its public half, given to the service as `JWT_PUBLIC_KEY`.
-const PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAOCcnR1F3wOCe6tqYyd7RFCJpBJABB8JG83WmhERXrm0=\n-----END PUBLIC KEY-----\n";
 
 /// Scopes of an editor (may write and submit, not publish).
 pub const EDITOR: &str = "content:write";
@@ -28,17 +21,7 @@ pub const ADMIN: &str = "content:admin";
 
 /// A token for `sub` with `scope`, valid for ten minutes.
 pub fn token(sub: &str, scope: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({ "sub": sub, "exp": now + 600, "iat": now, "scope": scope });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::EdDSA),
-        &claims,
-        &EncodingKey::from_ed_pem(PRIVATE_KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    keys::token(sub, json!({ "scope": scope }))
 }
 
 /// A running service.
@@ -46,31 +29,9 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub content: Arc<Content>,
-    pub database: String,
+    pub database: TestDatabase,
     /// The token requests carry unless told otherwise (admin).
     pub token: String,
-}
-
-impl Drop for TestApp {
-    /// Drops the test's database, also when the test failed, from a short-lived
-    /// thread with its own runtime (`Drop` cannot await).
-    fn drop(&mut self) {
-        let database = std::mem::take(&mut self.database);
-        if database.is_empty() {
-            return;
-        }
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = BackingServices::load().ok()?.mongodb().await.ok()?;
-                client.database(&database).drop().await.ok()
-            })
-        });
-        let _ = dropped.join();
-    }
 }
 
 /// Starts the service on a fresh database.
@@ -89,7 +50,7 @@ pub async fn spawn_with(database: &str, extra: &[(&str, &str)]) -> TestApp {
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
         ("MONGODB_URI".into(), services.mongodb_uri.expose().into()),
         ("MONGODB_DATABASE".into(), database.into()),
-        ("JWT_PUBLIC_KEY".into(), PUBLIC_KEY.into()),
+        ("JWT_PUBLIC_KEY".into(), keys::PUBLIC_KEY.into()),
         ("JWT_ALGORITHM".into(), "EdDSA".into()),
         ("SCHEDULER_INTERVAL".into(), "200ms".into()),
         ("OUTBOX_INTERVAL".into(), "100ms".into()),
@@ -109,38 +70,8 @@ pub async fn spawn_with(database: &str, extra: &[(&str, &str)]) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         content,
-        database: database.to_owned(),
+        database: TestDatabase::new(database),
         token: token("admin", ADMIN),
-    }
-}
-
-/// A response: status, content type and JSON body (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: String,
-    pub body: Value,
-}
-
-impl Reply {
-    /// Asserts the status, printing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self.body
-    }
-
-    /// Asserts a problem+json error with `status` and returns the body.
-    #[track_caller]
-    pub fn problem(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
-        self.body
     }
 }
 
@@ -151,25 +82,7 @@ impl TestApp {
 
     /// Sends with `token` as the bearer.
     pub async fn send_as(&self, token: &str, request: reqwest::RequestBuilder) -> Reply {
-        let response = request
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        Reply::send(request.bearer_auth(token)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -17,7 +17,7 @@ async fn a_scheduled_publish_happens_once_with_two_replicas() {
     let a = spawn_with(&database, &fast).await;
     let mut b = spawn_with(&database, &fast).await;
     // Only `a` drops the shared database.
-    b.database.clear();
+    b.database.disarm();
     a.create_article_type().await;
 
     let at = rfc3339(now_ms() + 1500);

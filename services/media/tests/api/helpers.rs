@@ -1,25 +1,17 @@
 //! `spawn_app`: the service on `127.0.0.1:0` with a fresh database, a test
 //! JWKS, signing keys and its own exchange; plus images made in code.
 
-use std::{
-    io::Cursor,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{io::Cursor, sync::Arc};
 
-use axum::{Json, Router, routing::get};
 use image::{ImageFormat, RgbImage, RgbaImage};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use machina_devenv::{BackingServices, unique_database_name, unique_name};
 use machina_kit::Vars;
 use machina_media::{Application, Config, Media};
+use machina_testkit::{TestDatabase, keys};
 use mongodb::bson::doc;
 use reqwest::{StatusCode, multipart};
 use serde_json::{Value, json};
 
-/// The Ed25519 key tokens are signed with; its public half is in the test JWKS.
-const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPoSXWIqUmCYzdi5S4Yjq9SE0RL7ImjsnPs4UAXNcRjg\n-----END PRIVATE KEY-----\n";
-const KEY_X: &str = "OCcnR1F3wOCe6tqYyd7RFCJpBJABB8JG83WmhERXrm0";
 /// The signing keys every test app gets (the first signs).
 pub const SIGNING_KEYS: &str = "k2:second-secret,k1:first-secret";
 
@@ -35,55 +27,14 @@ pub struct TestApp {
     /// A valid token without `media:write`.
     pub reader: String,
     jwks: String,
+    guard: TestDatabase,
 }
 
-impl Drop for TestApp {
-    /// Drops the test's database, also when the test failed.
-    fn drop(&mut self) {
-        let database = std::mem::take(&mut self.database);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = BackingServices::load().ok()?.mongodb().await.ok()?;
-                client.database(&database).drop().await.ok()
-            })
-        });
-        let _ = dropped.join();
-    }
-}
-
-/// Serves a JWKS with the test key; returns its URL.
-async fn spawn_jwks() -> String {
-    let jwks = json!({ "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": KEY_X, "kid": "k1", "alg": "EdDSA", "use": "sig" }] });
-    let router = Router::new().route("/jwks.json", get(move || async move { Json(jwks.clone()) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
-}
-
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+pub use machina_testkit::keys::now;
 
 /// A token for `sub` with `permissions`.
 pub fn token(sub: &str, permissions: &[&str]) -> String {
-    let claims =
-        json!({ "sub": sub, "exp": now() + 600, "iat": now(), "permissions": permissions });
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some("k1".to_owned());
-    jsonwebtoken::encode(
-        &header,
-        &claims,
-        &EncodingKey::from_ed_pem(KEY.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    keys::token(sub, json!({ "permissions": permissions }))
 }
 
 /// Starts the service with a fresh database and exchange.
@@ -95,7 +46,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     let database = unique_database_name("media");
     let exchange = unique_name("media_changes");
-    let jwks = spawn_jwks().await;
+    let jwks = keys::spawn_jwks().await;
     start(database, exchange, jwks, extra).await
 }
 
@@ -109,7 +60,7 @@ pub async fn restart(app: &TestApp) -> TestApp {
     )
     .await;
     // Only the first instance drops the database.
-    again.database = unique_database_name("media_unused");
+    again.guard.disarm();
     again
 }
 
@@ -154,6 +105,7 @@ async fn start(
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         media,
+        guard: TestDatabase::new(database.clone()),
         database,
         exchange,
         writer: token("writer", &["media:write"]),

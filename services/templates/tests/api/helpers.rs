@@ -5,6 +5,8 @@ use std::sync::Arc;
 use machina_devenv::{BackingServices, unique_database_name, unique_redis_prefix};
 use machina_kit::Vars;
 use machina_templates::{Application, Config, Templates};
+pub use machina_testkit::Reply;
+use machina_testkit::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -13,27 +15,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub templates: Arc<Templates>,
-    database: String,
-}
-
-impl Drop for TestApp {
-    /// Drops the test's database, also when the test failed. `Drop` cannot await,
-    /// and the test's runtime may be shutting down, so a short-lived thread with its
-    /// own runtime and client does it.
-    fn drop(&mut self) {
-        let database = std::mem::take(&mut self.database);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let client = BackingServices::load().ok()?.mongodb().await.ok()?;
-                client.database(&database).drop().await.ok()
-            })
-        });
-        let _ = dropped.join();
-    }
+    _database: TestDatabase,
 }
 
 /// Where an app keeps its state: database and invalidation channel.
@@ -91,36 +73,7 @@ pub async fn spawn_with(isolation: &Isolation, extra: &[(&str, &str)]) -> TestAp
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
         templates,
-        database: isolation.database.clone(),
-    }
-}
-
-/// A response: status, content type and JSON body (`Null` when empty or not JSON).
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: String,
-    pub body: Value,
-}
-
-impl Reply {
-    /// Asserts the status, printing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self.body
-    }
-
-    /// Asserts a problem+json error with `status` and returns the body.
-    #[track_caller]
-    pub fn problem(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
-        self.body
+        _database: TestDatabase::new(isolation.database.clone()),
     }
 }
 
@@ -130,21 +83,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            content_type,
-            body,
-        }
+        Reply::send(request).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

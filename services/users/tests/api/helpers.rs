@@ -11,6 +11,7 @@ use lapin::{
 };
 use machina_devenv::{BackingServices, unique_database_name, unique_name, unique_redis_prefix};
 use machina_kit::Vars;
+pub use machina_testkit::Reply;
 use machina_users::service::Users;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -200,55 +201,13 @@ pub async fn spawn_app(broker: Broker) -> TestApp {
     test
 }
 
-/// A response: status, headers and JSON body (`Null` when empty or not JSON).
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    /// Asserts the status, printing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self.body
-    }
-
-    /// Asserts a problem+json error with `status`.
-    #[track_caller]
-    pub fn problem(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.headers
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default(),
-            "application/problem+json",
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
-        self.body
-    }
-}
-
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body read");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply::send(request).await
     }
 
     /// `method path` with an optional JSON body and bearer token.
