@@ -1,5 +1,7 @@
 //! The component graph of a pipeline: one typed configuration block per component type.
 
+pub use super::repeat::{BodyComponent, BodyComponentType, OnCapReached, Repeat};
+
 use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 #[x_kube(validation = Rule::new("(self.type == 'Cache') == has(self.cache)").message("cache is set exactly when type is Cache"))]
 #[x_kube(validation = Rule::new("(self.type == 'Publish') == has(self.publish)").message("publish is set exactly when type is Publish"))]
 #[x_kube(validation = Rule::new("(self.type == 'Store') == has(self.store)").message("store is set exactly when type is Store"))]
+#[x_kube(validation = Rule::new("(self.type == 'Repeat') == has(self.repeat)").message("repeat is set exactly when type is Repeat"))]
 #[x_kube(validation = Rule::new("!has(self.inputs) || !(self.name in self.inputs)").message("a component cannot be its own input").field_path(".inputs"))]
 pub struct Component {
     /// Name, unique in the pipeline; other components list it in `inputs`.
@@ -52,6 +55,9 @@ pub struct Component {
     /// Configuration of a Store component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<Store>,
+    /// Configuration of a Repeat component (a loop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
 
 /// Kinds of pipeline component.
@@ -73,6 +79,9 @@ pub enum ComponentType {
     Publish,
     /// Store the result in the pipeline's MongoDB database.
     Store,
+    /// A loop: run a body of components again until a condition holds, at most
+    /// `maxIterations` times.
+    Repeat,
 }
 
 /// Context validation.

@@ -1,17 +1,19 @@
 //! `ContentPipeline` (`cp`): a dedicated generative worker running a graph of components,
 //! with its own MongoDB user, Redis instance and RabbitMQ queue bindings.
 //!
-//! [`components`] holds the pipeline graph, [`backends`] what the worker is given
-//! (LLM provider, MongoDB, Redis, messaging).
+//! [`components`] holds the pipeline graph, [`repeat`] its loops, [`backends`] what the
+//! worker is given (LLM provider, MongoDB, Redis, messaging).
 
 pub mod backends;
 pub mod components;
+pub mod repeat;
 
 pub use backends::{
     EvictionPolicy, LlmFallback, LlmProvider, PipelineMessaging, PipelineMongo, PipelineRedis,
     QueueBinding,
 };
 pub use components::{Component, ComponentType};
+pub use repeat::{BodyComponent, BodyComponentType, OnCapReached, Repeat};
 
 use crate::common::{DeletionPolicy, ObservedState, PlatformRef, ServiceType, Workload};
 use kube::{CustomResource, KubeSchema};
@@ -38,7 +40,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.components.all(c, !has(c.renderTemplate) || (has(self.templates) && self.templates.exists(t, t.name == c.renderTemplate.template)))").message("a RenderTemplate component must name a template declared in spec.templates").field_path(".components"))]
 #[x_kube(validation = Rule::new("self.components.all(c, !has(c.inputs) || c.inputs.all(i, self.components.exists(o, o.name == i)))").message("every component input must name another component of the pipeline").field_path(".components"))]
-#[x_kube(validation = Rule::new("!self.components.exists(c, c.type == 'LlmCompletion') || has(self.llm)").message("an LlmCompletion component needs spec.llm (the provider to call)").field_path(".llm"))]
+#[x_kube(validation = Rule::new("!self.components.exists(c, c.type == 'LlmCompletion' || (has(c.repeat) && c.repeat.components.exists(b, b.type == 'LlmCompletion'))) || has(self.llm)").message("an LlmCompletion component needs spec.llm (the provider to call)").field_path(".llm"))]
+#[x_kube(validation = Rule::new("self.components.all(c, !has(c.repeat) || c.repeat.components.all(b, !has(b.inputs) || b.inputs.all(i, i == c.name || c.repeat.components.exists(o, o.name == i) || self.components.exists(o, o.name == i))))").message("every input of a loop body component must name a component of its body, the loop itself or a component of the pipeline").field_path(".components"))]
+#[x_kube(validation = Rule::new("self.components.all(c, !has(c.repeat) || c.repeat.components.all(b, !self.components.exists(o, o.name == b.name)))").message("the components of a loop's body need names no component of the pipeline has").field_path(".components"))]
+#[x_kube(validation = Rule::new("self.components.all(c, !has(c.repeat) || c.repeat.components.all(b, !has(b.renderTemplate) || (has(self.templates) && self.templates.exists(t, t.name == b.renderTemplate.template))))").message("a RenderTemplate component in a loop must name a template declared in spec.templates").field_path(".components"))]
+#[x_kube(validation = Rule::new("self.components.all(c, !has(c.repeat) || c.repeat.components.all(b, !has(b.lookupDocument) || !has(b.lookupDocument.database) || (has(self.mongodb.database) && b.lookupDocument.database == self.mongodb.database) || (has(self.mongodb.readDatabases) && b.lookupDocument.database in self.mongodb.readDatabases)))").message("a LookupDocument component in a loop may only read the pipeline's database or one listed in mongodb.readDatabases").field_path(".components"))]
 #[x_kube(validation = Rule::new("!has(self.output) || self.components.exists(c, c.name == self.output)").message("spec.output must name a component of the pipeline").field_path(".output"))]
 #[x_kube(validation = Rule::new("!self.components.exists(c, c.type == 'Cache') || self.redis.enabled").message("a Cache component needs the pipeline's Redis: set redis.enabled").field_path(".redis.enabled"))]
 #[x_kube(validation = Rule::new("self.components.all(c, !has(c.lookupDocument) || !has(c.lookupDocument.database) || (has(self.mongodb.database) && c.lookupDocument.database == self.mongodb.database) || (has(self.mongodb.readDatabases) && c.lookupDocument.database in self.mongodb.readDatabases))").message("a LookupDocument component may only read the pipeline's database or one listed in mongodb.readDatabases").field_path(".components"))]
@@ -60,7 +66,8 @@ pub struct ContentPipelineSpec {
     #[schemars(length(max = 16))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub templates: Vec<TemplateBinding>,
-    /// The component graph; edges are each component's `inputs`.
+    /// The component graph; edges are each component's `inputs`. It is acyclic: loops are
+    /// Repeat components, whose bodies run again until a condition holds, up to a cap.
     #[schemars(length(min = 1, max = 32))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub components: Vec<Component>,

@@ -92,7 +92,9 @@ impl GenerationEvent {
                 source: ComponentError::InvalidContext { .. },
                 ..
             } => (Outcome::Rejected, Some(component.clone())),
-            RunError::Component { component, .. } => (Outcome::Failed, Some(component.clone())),
+            RunError::Component { component, .. } | RunError::LoopCapReached { component, .. } => {
+                (Outcome::Failed, Some(component.clone()))
+            }
             RunError::Checkpoint { .. } => (Outcome::Failed, None),
         };
         Self {
@@ -139,6 +141,8 @@ mod tests {
             kind,
             status,
             duration_ms: 1.0,
+            loop_name: None,
+            iteration: None,
             info: ComponentInfo {
                 template_version: version,
                 ..ComponentInfo::default()

@@ -103,6 +103,12 @@ pub struct ComponentInfo {
     /// Id of the stored document (Store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_id: Option<String>,
+    /// Iterations run (Repeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u32>,
+    /// Whether the loop's `until` condition held, or it stopped at its cap (Repeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_met: Option<bool>,
 }
 
 /// A component's result.
@@ -197,7 +203,7 @@ fn block<T: Clone>(block: &Option<T>, ty: ComponentType) -> Result<T, ComponentE
         .ok_or_else(|| ComponentError::Config(format!("the {ty:?} block is missing")))
 }
 
-/// Builds the implementation of `spec` with `backends`.
+/// Builds the implementation of `spec` with `backends` (any type but Repeat).
 pub fn build(
     spec: &ComponentSpec,
     backends: &Backends,
@@ -242,6 +248,12 @@ pub fn build(
             block(&spec.publish, ty)?,
             need(&backends.publisher, "publisher")?,
         )),
+        ComponentType::Repeat => {
+            // A loop drives other components; the executor runs it (see executor::repeat).
+            return Err(ComponentError::Config(
+                "a Repeat component is run by the executor".to_owned(),
+            ));
+        }
     })
 }
 

@@ -9,8 +9,14 @@
 //! (but Cache, which is cheap and must be re-evaluated) is saved, and a run with the same
 //! id resumes: saved components are not run again. A Cache hit skips every component that
 //! depends on the Cache component; on a miss the result is cached once the run completes.
+//!
+//! A Repeat component (a loop) runs its body the same way, once per iteration, until its
+//! `until` condition holds or its cap is reached ([`repeat`]). Body components are traced
+//! and checkpointed per iteration (`<loop>[<n>].<component>`), so a resumed run replays the
+//! completed iterations from their checkpoints and goes on where the crash happened.
 
 mod checkpoints;
+mod repeat;
 mod run;
 
 pub use checkpoints::{Checkpoint, Checkpoints};
@@ -21,6 +27,7 @@ use crate::definition::Definition;
 use crate::graph::Graph;
 use crate::llm::Usage;
 use machina_crds::content_pipeline::ComponentType;
+use repeat::RepeatNode;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -38,6 +45,16 @@ pub enum RunError {
         /// What went wrong.
         #[source]
         source: ComponentError,
+    },
+    /// A loop reached its cap without its condition holding (and `onCapReached: Fail`).
+    #[error(
+        "loop {component} reached its cap of {max_iterations} iterations without its until condition holding"
+    )]
+    LoopCapReached {
+        /// The Repeat component.
+        component: String,
+        /// Its `maxIterations`.
+        max_iterations: u32,
     },
     /// Checkpoints could not be loaded or saved.
     #[error("checkpoints of run {run_id} failed: {source}")]
@@ -61,6 +78,12 @@ impl RunError {
                 ..
             }
         )
+    }
+
+    /// Whether running again cannot succeed: an invalid context, or a loop at its cap (a
+    /// resumed run replays the same iterations from their checkpoints).
+    pub fn is_permanent(&self) -> bool {
+        self.is_client_error() || matches!(self, Self::LoopCapReached { .. })
     }
 }
 
@@ -89,6 +112,12 @@ pub struct TraceEntry {
     pub status: Status,
     /// Time spent running it.
     pub duration_ms: f64,
+    /// The loop (Repeat component) whose body it belongs to.
+    #[serde(rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub loop_name: Option<String>,
+    /// The loop's iteration it ran in (1-based).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iteration: Option<u32>,
     /// What it reported.
     #[serde(flatten)]
     pub info: ComponentInfo,
@@ -116,7 +145,8 @@ pub struct RunResult {
     pub cost: Option<f64>,
     /// Wall time of this attempt.
     pub duration_ms: f64,
-    /// Per-component trace, in execution order.
+    /// Per-component trace, in execution order; a loop's body components appear once per
+    /// iteration (with `loop` and `iteration`), before the loop's own entry.
     pub trace: Vec<TraceEntry>,
 }
 
@@ -126,7 +156,8 @@ pub struct Executor {
     definition: Arc<Definition>,
     pipeline: String,
     graph: Graph,
-    components: Vec<Box<dyn Component>>,
+    nodes: Vec<Node>,
+    kinds: Vec<ComponentType>,
     cache: Option<Arc<dyn Cache>>,
     checkpoints: Option<Arc<dyn Checkpoints>>,
 }
@@ -136,16 +167,12 @@ impl Executor {
     pub fn new(definition: Arc<Definition>, backends: &Backends) -> crate::Result<Self> {
         let spec = &definition.spec;
         let graph = Graph::build(&spec.components, spec.output.as_deref())?;
-        let components = spec
+        let nodes = spec
             .components
             .iter()
-            .map(|c| {
-                components::build(c, backends).map_err(|source| crate::Error::Build {
-                    component: c.name.clone(),
-                    source: Box::new(source),
-                })
-            })
+            .map(|c| Node::build(c, backends))
             .collect::<crate::Result<Vec<_>>>()?;
+        let kinds = spec.components.iter().map(|c| c.type_).collect();
         Ok(Self {
             pipeline: definition
                 .name
@@ -153,7 +180,8 @@ impl Executor {
                 .unwrap_or_else(|| "pipeline".to_owned()),
             definition,
             graph,
-            components,
+            nodes,
+            kinds,
             cache: backends.cache.clone(),
             checkpoints: None,
         })
@@ -185,9 +213,32 @@ impl Executor {
     pub fn graph(&self) -> &Graph {
         &self.graph
     }
+}
 
-    fn kind(&self, i: usize) -> ComponentType {
-        self.definition.spec.components[i].type_
+/// How one component of a graph runs.
+#[derive(Debug)]
+enum Node {
+    /// A component that runs once per pass over its graph.
+    Step(Box<dyn Component>),
+    /// A loop over a body of nodes.
+    Repeat(RepeatNode),
+}
+
+impl Node {
+    /// The node of `spec`, built with `backends`.
+    fn build(
+        spec: &machina_crds::content_pipeline::Component,
+        backends: &Backends,
+    ) -> crate::Result<Self> {
+        if spec.type_ == ComponentType::Repeat {
+            return RepeatNode::build(spec, backends).map(Node::Repeat);
+        }
+        components::build(spec, backends)
+            .map(Node::Step)
+            .map_err(|source| crate::Error::Build {
+                component: spec.name.clone(),
+                source: Box::new(source),
+            })
     }
 }
 

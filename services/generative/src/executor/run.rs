@@ -1,56 +1,146 @@
-//! One run of the pipeline: the loop over the topological order and its bookkeeping.
+//! One run of the pipeline: the waves over a graph's topological order and their
+//! bookkeeping, for the pipeline's graph and, once per iteration, for each loop's body.
 
-use super::{Checkpoint, Executor, RunError, RunResult, Status, TraceEntry};
-use crate::components::{CacheOutcome, ComponentInfo, ComponentOutput, DeltaSink, RunContext};
-use crate::graph::Graph;
+use super::{Checkpoint, Executor, Node, RunError, RunResult, Status, TraceEntry};
+use crate::components::{
+    CacheOutcome, Component, ComponentInfo, ComponentOutput, DeltaSink, RunContext,
+};
+use crate::graph::{Graph, Input, Source};
 use crate::llm::Usage;
 use machina_crds::content_pipeline::ComponentType;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// What a run has produced so far.
-#[derive(Debug)]
-struct RunState {
-    outputs: Vec<Option<Value>>,
-    skipped: Vec<bool>,
-    trace: Vec<TraceEntry>,
+/// What the run has produced so far beyond the outputs of one graph.
+#[derive(Debug, Default)]
+pub(super) struct Run {
+    /// Checkpoints of an earlier attempt not used yet, by key.
+    saved: HashMap<String, Checkpoint>,
+    /// Trace entries, in execution order.
+    pub(super) trace: Vec<TraceEntry>,
     /// The cached result, after a Cache hit.
     hit: Option<Value>,
     /// Cache misses: keys to store the result under.
     fills: Vec<(String, Duration)>,
 }
 
-impl RunState {
+impl Run {
+    /// The run of loop `loop_name`, which runs beside the other components of its wave: the
+    /// checkpoints of its iterations move to it; its trace is appended once it ends.
+    fn child(&mut self, loop_name: &str) -> Run {
+        let prefix = format!("{loop_name}[");
+        let keys: Vec<String> = self
+            .saved
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        let saved = keys
+            .iter()
+            .filter_map(|k| self.saved.remove_entry(k))
+            .collect();
+        Run {
+            saved,
+            ..Run::default()
+        }
+    }
+}
+
+/// A graph to run and what it runs on: the pipeline's, or a loop's body in one iteration.
+pub(super) struct Scope<'a> {
+    /// The graph.
+    pub(super) graph: &'a Graph,
+    /// Its nodes, by index.
+    pub(super) nodes: &'a [Node],
+    /// Their types, by index.
+    pub(super) kinds: &'a [ComponentType],
+    /// What components without inputs receive (the request context, or the loop's input).
+    pub(super) input: &'a Value,
+    /// For a loop's body: which loop and iteration.
+    pub(super) frame: Option<Frame<'a>>,
+}
+
+/// Where a loop's body runs.
+pub(super) struct Frame<'a> {
+    /// The Repeat component.
+    pub(super) loop_name: &'a str,
+    /// The iteration (1-based).
+    pub(super) iteration: u32,
+    /// Outputs of the pipeline's components (its body may read them).
+    pub(super) outer: &'a [Option<Value>],
+    /// The previous iteration's state (`{iteration: 0}` before the first).
+    pub(super) previous: &'a Value,
+}
+
+impl Scope<'_> {
+    /// The checkpoint key of component `i`: its name, or `<loop>[<n>].<name>` in a body.
+    fn key(&self, i: usize) -> String {
+        let name = self.graph.name(i);
+        match &self.frame {
+            Some(f) => format!("{}[{}].{name}", f.loop_name, f.iteration),
+            None => name.to_owned(),
+        }
+    }
+
+    /// The trace entry of component `i`.
+    fn entry(&self, i: usize, status: Status, ms: f64, info: ComponentInfo) -> TraceEntry {
+        TraceEntry {
+            name: self.graph.name(i).to_owned(),
+            kind: self.kinds[i],
+            status,
+            duration_ms: ms,
+            loop_name: self.frame.as_ref().map(|f| f.loop_name.to_owned()),
+            iteration: self.frame.as_ref().map(|f| f.iteration),
+            info,
+        }
+    }
+
+    /// The value of `input` of a component, given the outputs of this pass.
+    fn value_of(&self, input: &Input, outputs: &[Option<Value>]) -> Value {
+        let value = match (input.source, &self.frame) {
+            (Source::Local(j), _) => outputs[j].clone(),
+            (Source::Outer(j), Some(f)) => f.outer[j].clone(),
+            (Source::Previous, Some(f)) => Some(f.previous.clone()),
+            (_, None) => None,
+        };
+        value.unwrap_or(Value::Null)
+    }
+}
+
+/// The outputs of one pass over a graph.
+#[derive(Debug)]
+struct Pass {
+    outputs: Vec<Option<Value>>,
+    skipped: Vec<bool>,
+}
+
+impl Pass {
     fn new(len: usize) -> Self {
         Self {
             outputs: vec![None; len],
             skipped: vec![false; len],
-            trace: Vec::with_capacity(len),
-            hit: None,
-            fills: Vec::new(),
         }
     }
 
-    /// Whether every input of component `i` is settled (ran, resumed or skipped).
+    /// Whether every component component `i` waits for is settled (ran, resumed, skipped).
     fn ready(&self, graph: &Graph, i: usize) -> bool {
         graph
-            .inputs(i)
+            .after(i)
             .iter()
             .all(|&j| self.outputs[j].is_some() || self.skipped[j])
     }
 
-    /// The input of component `i`: its single input's output, its inputs' outputs keyed
-    /// by name, or the request context.
-    fn input_of(&self, graph: &Graph, i: usize, request: &Value) -> Value {
-        let output = |j: usize| self.outputs[j].clone().unwrap_or(Value::Null);
-        match graph.inputs(i) {
-            [] => request.clone(),
-            [single] => output(*single),
+    /// The input of component `i`: its single input's value, its inputs' values keyed by
+    /// name, or the scope's input.
+    fn input_of(&self, scope: &Scope<'_>, i: usize) -> Value {
+        match scope.graph.inputs(i) {
+            [] => scope.input.clone(),
+            [single] => scope.value_of(single, &self.outputs),
             several => Value::Object(
                 several
                     .iter()
-                    .map(|&j| (graph.name(j).to_owned(), output(j)))
+                    .map(|input| (input.name.clone(), scope.value_of(input, &self.outputs)))
                     .collect::<Map<String, Value>>(),
             ),
         }
@@ -90,110 +180,152 @@ impl Executor {
             request,
             deltas,
         };
-        let mut saved = self.load_checkpoints(run_id).await?;
-        let mut state = RunState::new(self.graph.len());
-        let mut pending: Vec<usize> = self.graph.order().to_vec();
+        let mut run = Run {
+            saved: self.load_checkpoints(run_id).await?,
+            ..Run::default()
+        };
+        let scope = Scope {
+            graph: &self.graph,
+            nodes: &self.nodes,
+            kinds: &self.kinds,
+            input: &ctx.request,
+            frame: None,
+        };
+        let mut outputs = self.run_graph(&ctx, &scope, &mut run).await?;
+        let output = outputs[self.graph.output()]
+            .take()
+            .or_else(|| run.hit.clone())
+            .unwrap_or(Value::Null);
+        self.fill_caches(&run, &output).await;
+        Ok(self.result(ctx, run, output, started))
+    }
+
+    /// Runs the graph of `scope` in waves; returns the outputs of its components.
+    pub(super) async fn run_graph(
+        &self,
+        ctx: &RunContext,
+        scope: &Scope<'_>,
+        run: &mut Run,
+    ) -> Result<Vec<Option<Value>>, RunError> {
+        let mut pass = Pass::new(scope.graph.len());
+        let mut pending: Vec<usize> = scope.graph.order().to_vec();
         while !pending.is_empty() {
             let (wave, rest): (Vec<usize>, Vec<usize>) = std::mem::take(&mut pending)
                 .into_iter()
-                .partition(|&i| state.ready(&self.graph, i));
+                .partition(|&i| pass.ready(scope.graph, i));
             pending = rest;
             if wave.is_empty() {
                 break; // unreachable for a validated graph; never spin
             }
-            let mut to_run = Vec::with_capacity(wave.len());
+            let (mut steps, mut loops) = (Vec::new(), Vec::new());
             for i in wave {
-                if !self.settle(&mut state, &mut saved, i) {
-                    to_run.push((i, state.input_of(&self.graph, i, &ctx.request)));
+                if self.settle(scope, &mut pass, run, i) {
+                    continue;
+                }
+                let input = pass.input_of(scope, i);
+                match &scope.nodes[i] {
+                    Node::Step(component) => steps.push((i, component.as_ref(), input)),
+                    Node::Repeat(node) => {
+                        loops.push((i, node, input, run.child(scope.graph.name(i))));
+                    }
                 }
             }
-            let runs = to_run
+            let steps = steps
                 .into_iter()
-                .map(|(i, input)| self.run_one(&ctx, i, input));
-            for result in futures::future::join_all(runs).await {
+                .map(|(i, component, input)| self.run_step(ctx, scope, i, component, input));
+            let loops = loops.into_iter().map(|(i, node, input, child)| {
+                self.run_repeat(ctx, scope, &pass.outputs, i, node, input, child)
+            });
+            let (stepped, looped) = futures::join!(
+                futures::future::join_all(steps),
+                futures::future::join_all(loops)
+            );
+            for result in stepped {
                 let (i, output, elapsed) = result?;
-                self.record(&mut state, i, output, elapsed);
+                self.record(scope, &mut pass, run, i, output, elapsed);
+            }
+            for result in looped {
+                let (i, output, elapsed, child) = result?;
+                run.trace.extend(child.trace);
+                self.record(scope, &mut pass, run, i, output, elapsed);
             }
         }
-        let output = state.outputs[self.graph.output()]
-            .take()
-            .or_else(|| state.hit.clone())
-            .unwrap_or(Value::Null);
-        self.fill_caches(&state, &output).await;
-        Ok(self.result(ctx, state, output, started))
+        Ok(pass.outputs)
     }
 
     /// Settles component `i` without running it when it is skipped or has a checkpoint;
-    /// returns whether it did.
-    fn settle(
-        &self,
-        state: &mut RunState,
-        saved: &mut HashMap<String, Checkpoint>,
-        i: usize,
-    ) -> bool {
-        let (name, kind) = (self.graph.name(i), self.kind(i));
-        if state.skipped[i] {
+    /// returns whether it did. Cache and Repeat components are always evaluated again.
+    fn settle(&self, scope: &Scope<'_>, pass: &mut Pass, run: &mut Run, i: usize) -> bool {
+        if pass.skipped[i] {
             let info = ComponentInfo::default();
-            state
-                .trace
-                .push(entry(name, kind, Status::Skipped, 0.0, info));
+            run.trace.push(scope.entry(i, Status::Skipped, 0.0, info));
             return true;
         }
-        let Some(checkpoint) = saved.remove(name).filter(|_| kind != ComponentType::Cache) else {
+        if matches!(scope.kinds[i], ComponentType::Cache | ComponentType::Repeat) {
+            return false;
+        }
+        let Some(checkpoint) = run.saved.remove(&scope.key(i)) else {
             return false;
         };
-        state.outputs[i] = Some(checkpoint.output);
+        pass.outputs[i] = Some(checkpoint.output);
         let info = checkpoint.info;
-        state
-            .trace
-            .push(entry(name, kind, Status::Resumed, 0.0, info));
+        run.trace.push(scope.entry(i, Status::Resumed, 0.0, info));
         true
     }
 
-    /// Runs component `i` on `input` and checkpoints its output.
-    async fn run_one(
+    /// Runs `component` (component `i` of `scope`) on `input` and checkpoints its output.
+    async fn run_step(
         &self,
         ctx: &RunContext,
+        scope: &Scope<'_>,
         i: usize,
+        component: &dyn Component,
         input: Value,
     ) -> Result<(usize, ComponentOutput, f64), RunError> {
         let timer = Instant::now();
-        let output =
-            self.components[i]
-                .run(ctx, input)
-                .await
-                .map_err(|source| RunError::Component {
-                    component: self.graph.name(i).to_owned(),
-                    kind: self.kind(i),
-                    source,
-                })?;
+        let output = component
+            .run(ctx, input)
+            .await
+            .map_err(|source| RunError::Component {
+                component: scope.graph.name(i).to_owned(),
+                kind: scope.kinds[i],
+                source,
+            })?;
         let elapsed = timer.elapsed().as_secs_f64() * 1e3;
-        self.save_checkpoint(&ctx.run_id, i, &output).await?;
+        if scope.kinds[i] != ComponentType::Cache {
+            self.save_checkpoint(&ctx.run_id, &scope.key(i), &output)
+                .await?;
+        }
         Ok((i, output, elapsed))
     }
 
     /// Stores component `i`'s output and trace, and applies its cache outcome.
-    fn record(&self, state: &mut RunState, i: usize, output: ComponentOutput, elapsed: f64) {
+    fn record(
+        &self,
+        scope: &Scope<'_>,
+        pass: &mut Pass,
+        run: &mut Run,
+        i: usize,
+        output: ComponentOutput,
+        elapsed: f64,
+    ) {
         match &output.info.cache {
             Some(CacheOutcome::Hit) => {
-                let below = self.graph.descendants(i);
-                for (skipped, below) in state.skipped.iter_mut().zip(below) {
+                let below = scope.graph.descendants(i);
+                for (skipped, below) in pass.skipped.iter_mut().zip(below) {
                     *skipped |= below;
                 }
-                state.hit = Some(output.value.clone());
+                run.hit = Some(output.value.clone());
             }
             Some(CacheOutcome::Miss { key, ttl_seconds }) => {
-                state
-                    .fills
+                run.fills
                     .push((key.clone(), Duration::from_secs(*ttl_seconds)));
             }
             None => {}
         }
-        let (name, kind) = (self.graph.name(i), self.kind(i));
-        state
-            .trace
-            .push(entry(name, kind, Status::Ran, elapsed, output.info));
-        state.outputs[i] = Some(output.value);
+        run.trace
+            .push(scope.entry(i, Status::Ran, elapsed, output.info));
+        pass.outputs[i] = Some(output.value);
     }
 
     async fn load_checkpoints(
@@ -215,21 +347,18 @@ impl Executor {
     async fn save_checkpoint(
         &self,
         run_id: &str,
-        i: usize,
+        key: &str,
         output: &ComponentOutput,
     ) -> Result<(), RunError> {
         let Some(checkpoints) = &self.checkpoints else {
             return Ok(());
         };
-        if self.kind(i) == ComponentType::Cache {
-            return Ok(());
-        }
         let checkpoint = Checkpoint {
             output: output.value.clone(),
             info: output.info.clone(),
         };
         checkpoints
-            .save(run_id, self.graph.name(i), &checkpoint)
+            .save(run_id, key, &checkpoint)
             .await
             .map_err(|source| RunError::Checkpoint {
                 run_id: run_id.to_owned(),
@@ -239,28 +368,22 @@ impl Executor {
 
     /// Caches the result under every missed key. A failure only costs a future hit, so it
     /// is logged, not returned.
-    async fn fill_caches(&self, state: &RunState, output: &Value) {
+    async fn fill_caches(&self, run: &Run, output: &Value) {
         let Some(cache) = &self.cache else {
             return;
         };
-        if state.hit.is_some() {
+        if run.hit.is_some() {
             return;
         }
-        for (key, ttl) in &state.fills {
+        for (key, ttl) in &run.fills {
             if let Err(err) = cache.set(key, output, *ttl).await {
                 tracing::warn!(error = %err, key, "failed to cache the pipeline result");
             }
         }
     }
 
-    fn result(
-        &self,
-        ctx: RunContext,
-        state: RunState,
-        output: Value,
-        started: Instant,
-    ) -> RunResult {
-        let counted = || state.trace.iter().filter(|e| e.status != Status::Skipped);
+    fn result(&self, ctx: RunContext, run: Run, output: Value, started: Instant) -> RunResult {
+        let counted = || run.trace.iter().filter(|e| e.status != Status::Skipped);
         let mut usage = Usage::default();
         for u in counted().filter_map(|e| e.info.usage) {
             usage += u;
@@ -271,28 +394,12 @@ impl Executor {
             pipeline: ctx.pipeline,
             version: ctx.version,
             output,
-            cache_hit: state.hit.is_some(),
-            resumed: state.trace.iter().any(|e| e.status == Status::Resumed),
+            cache_hit: run.hit.is_some(),
+            resumed: run.trace.iter().any(|e| e.status == Status::Resumed),
             usage,
             cost: (!costs.is_empty()).then(|| costs.iter().sum()),
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
-            trace: state.trace,
+            trace: run.trace,
         }
-    }
-}
-
-fn entry(
-    name: &str,
-    kind: ComponentType,
-    status: Status,
-    ms: f64,
-    info: ComponentInfo,
-) -> TraceEntry {
-    TraceEntry {
-        name: name.to_owned(),
-        kind,
-        status,
-        duration_ms: ms,
-        info,
     }
 }

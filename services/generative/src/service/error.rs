@@ -1,7 +1,8 @@
 //! [`ServiceError`]: how a failed run or a backend failure becomes problem+json, in one
 //! place.
 //!
-//! An invalid context is a 422 listing every violation; a failed LLM call or an unusable
+//! An invalid context is a 422 listing every violation, a loop at its cap a 422 naming the
+//! loop and the cap; a failed LLM call or an unusable
 //! answer a 502; a backend that is down (MongoDB, Redis, RabbitMQ, the template service)
 //! a 503. Server-side bodies are opaque; the cause is logged once, here.
 
@@ -86,6 +87,13 @@ impl ServiceError {
 
 impl From<RunError> for ServiceError {
     fn from(err: RunError) -> Self {
+        if let RunError::LoopCapReached { .. } = err {
+            // The pipeline ran as defined but its loop never produced an acceptable result.
+            return Self::Api(ApiError::Unprocessable {
+                field: None,
+                reason: err.to_string(),
+            });
+        }
         let RunError::Component {
             component, source, ..
         } = err

@@ -230,7 +230,7 @@ impl Service {
     async fn failed_attempt(&self, job_id: &str, attempt: u32, err: &RunError) -> Disposition {
         tracing::warn!(error = %err, job_id, attempt, "job attempt failed");
         let message = client_message(err);
-        if err.is_client_error() {
+        if err.is_permanent() {
             self.mark_failed(job_id, &message).await;
             return Disposition::Ack;
         }
