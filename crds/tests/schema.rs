@@ -63,13 +63,14 @@ fn admit(obj: &Value) -> Vec<(String, String)> {
     admit_with(obj, None).err().unwrap_or_default()
 }
 
-const SAMPLES: [&str; 7] = [
+const SAMPLES: [&str; 8] = [
     "config/samples/platform.yaml",
     "config/quickstart/platform.yaml",
     "config/quickstart/pipeline.yaml",
     "config/samples/template-product-prompt.yaml",
     "config/samples/template-product-page.yaml",
     "config/samples/contentpipeline.yaml",
+    "config/samples/contentpipeline-refine.yaml",
     "config/samples/analyticsjob.yaml",
 ];
 
@@ -189,6 +190,7 @@ const PLATFORM: &str = "config/samples/platform.yaml";
 const TEMPLATE: &str = "config/samples/template-product-page.yaml";
 const PIPELINE: &str = "config/samples/contentpipeline.yaml";
 const JOB: &str = "config/samples/analyticsjob.yaml";
+const LOOP: &str = "config/samples/contentpipeline-refine.yaml";
 
 fn invalid_platforms() -> Vec<Case> {
     vec![
@@ -463,6 +465,149 @@ fn invalid_pipelines() -> Vec<Case> {
     ]
 }
 
+fn invalid_loops() -> Vec<Case> {
+    let body = "spec.components[2].repeat.components";
+    vec![
+        case(
+            "Repeat without its block",
+            LOOP,
+            vec![("spec.components[2].repeat", None)],
+            "spec.components[2]",
+            "repeat is set exactly when type is Repeat",
+        ),
+        case(
+            "run cap out of bounds",
+            LOOP,
+            vec![("spec.components[2].repeat.maxIterations", Some(json!(21)))],
+            "spec.components[2].repeat.maxIterations",
+            "less than or equal to 20",
+        ),
+        case(
+            "run cap of zero",
+            LOOP,
+            vec![("spec.components[2].repeat.maxIterations", Some(json!(0)))],
+            "spec.components[2].repeat.maxIterations",
+            "greater than or equal to 1",
+        ),
+        case(
+            "unknown cap policy",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.onCapReached",
+                Some(json!("Retry")),
+            )],
+            "spec.components[2].repeat.onCapReached",
+            "Unsupported value",
+        ),
+        case(
+            "no until condition",
+            LOOP,
+            vec![("spec.components[2].repeat.until", None)],
+            "spec.components[2].repeat.until",
+            "Required value",
+        ),
+        case(
+            "empty body",
+            LOOP,
+            vec![(body, Some(json!([])))],
+            body,
+            "at least 1",
+        ),
+        case(
+            "a loop in a loop",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[0].type",
+                Some(json!("Repeat")),
+            )],
+            "spec.components[2].repeat.components[0].type",
+            "Unsupported value",
+        ),
+        case(
+            "a cache in a loop",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[0].type",
+                Some(json!("Cache")),
+            )],
+            "spec.components[2].repeat.components[0].type",
+            "Unsupported value",
+        ),
+        case(
+            "duplicate body names",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[1].name",
+                Some(json!("ask")),
+            )],
+            "spec.components[2].repeat.components[1]",
+            "Duplicate value",
+        ),
+        case(
+            "body name taken by the pipeline",
+            LOOP,
+            vec![
+                (
+                    "spec.components[2].repeat.components[0].name",
+                    Some(json!("product")),
+                ),
+                (
+                    "spec.components[2].repeat.components[1].inputs",
+                    Some(json!(["product"])),
+                ),
+            ],
+            "spec.components",
+            "names no component of the pipeline has",
+        ),
+        case(
+            "body name iteration",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[2].name",
+                Some(json!("iteration")),
+            )],
+            "spec.components[2].repeat.components[2].name",
+            "iteration is reserved",
+        ),
+        case(
+            "body input names nothing",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[1].inputs",
+                Some(json!(["nowhere"])),
+            )],
+            "spec.components",
+            "every input of a loop body component",
+        ),
+        case(
+            "loop output names no body component",
+            LOOP,
+            vec![("spec.components[2].repeat.output", Some(json!("product")))],
+            "spec.components[2].repeat.output",
+            "repeat.output must name a component of the loop's body",
+        ),
+        case(
+            "LLM in a loop without a provider",
+            LOOP,
+            vec![("spec.llm", None)],
+            "spec.llm",
+            "needs spec.llm",
+        ),
+        case(
+            "render of an undeclared template in a loop",
+            LOOP,
+            vec![(
+                "spec.components[2].repeat.components[0]",
+                Some(
+                    json!({"name": "ask", "type": "RenderTemplate", "renderTemplate": {"template": "missing"}}),
+                ),
+            )],
+            "spec.components",
+            "RenderTemplate component in a loop",
+        ),
+    ]
+}
+
 fn invalid_jobs() -> Vec<Case> {
     vec![
         case(
@@ -611,6 +756,11 @@ fn invalid_templates_are_rejected_naming_the_field() {
 #[test]
 fn invalid_content_pipelines_are_rejected_naming_the_field() {
     check(invalid_pipelines());
+}
+
+#[test]
+fn invalid_loops_are_rejected_naming_the_field() {
+    check(invalid_loops());
 }
 
 #[test]

@@ -130,6 +130,19 @@ mod tests {
     }
 
     #[test]
+    fn loads_the_loop_sample_and_builds_its_graph() {
+        let path = SAMPLE.replace("contentpipeline.yaml", "contentpipeline-refine.yaml");
+        let definition = Definition::load(path).expect("sample loads");
+        let spec = &definition.spec;
+        let graph =
+            crate::Graph::build(&spec.components, spec.output.as_deref()).expect("a valid graph");
+        let refine = spec.components.iter().position(|c| c.name == "refine");
+        let body = graph.body(refine.expect("a loop")).expect("its body");
+        assert_eq!(body.len(), 3);
+        assert_eq!(body.name(body.output()), "draft");
+    }
+
+    #[test]
     fn loads_a_bare_json_spec() {
         let json = r#"{"platformRef": {"name": "acme"},
             "components": [{"name": "a", "type": "TransformJson", "transformJson": {"expression": "@"}}]}"#;

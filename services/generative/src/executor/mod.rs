@@ -243,4 +243,6 @@ impl Node {
 }
 
 #[cfg(test)]
+mod repeat_tests;
+#[cfg(test)]
 mod tests;

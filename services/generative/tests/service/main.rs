@@ -4,5 +4,6 @@
 mod cross_service;
 mod generate;
 mod jobs;
+mod loops;
 mod support;
 mod templates;
