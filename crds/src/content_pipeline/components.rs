@@ -55,7 +55,8 @@ pub struct Component {
     /// Configuration of a Store component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<Store>,
-    /// Configuration of a Repeat component (a loop).
+    /// Configuration of a Repeat component: a loop running a body of components again until
+    /// `until` holds over an iteration's outputs, at most `maxIterations` times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<Repeat>,
 }
