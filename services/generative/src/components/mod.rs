@@ -60,7 +60,7 @@ pub struct RunContext {
 }
 
 /// Whether a Cache component found a fresh result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "camelCase")]
 pub enum CacheOutcome {
     /// Served from the cache: the components that depend on this one are skipped.
@@ -76,7 +76,7 @@ pub enum CacheOutcome {
 }
 
 /// What a component reports for the trace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentInfo {
     /// Cache lookup outcome (Cache components).

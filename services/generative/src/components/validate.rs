@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::fmt;
 
 /// One way the context breaks the schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// JSON Pointer of the offending value (`""` for the whole context).
     pub path: String,

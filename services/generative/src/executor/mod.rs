@@ -88,7 +88,7 @@ impl RunError {
 }
 
 /// How a component took part in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// It ran.
@@ -100,13 +100,14 @@ pub enum Status {
 }
 
 /// One component's part in a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceEntry {
     /// Component name.
     pub name: String,
     /// Component type.
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "LlmCompletion")]
     pub kind: ComponentType,
     /// Ran, resumed or skipped.
     pub status: Status,
@@ -124,7 +125,7 @@ pub struct TraceEntry {
 }
 
 /// The result of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunResult {
     /// The run's id.
@@ -133,7 +134,7 @@ pub struct RunResult {
     pub pipeline: String,
     /// Definition version.
     pub version: String,
-    /// The output component's output (or the cached result).
+    /// The output component's output (or the cached result): any JSON.
     pub output: Value,
     /// Whether a Cache component served the result.
     pub cache_hit: bool,

@@ -49,7 +49,7 @@ pub struct StreamOptions {
 }
 
 /// Token usage of a completion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Usage {
     /// Tokens of the prompt.
     pub prompt_tokens: u64,

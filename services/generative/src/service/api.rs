@@ -6,8 +6,9 @@
 //! | `POST /v1/jobs` | accepts `{context}` as a job; 202 `{jobId}` with `Location` |
 //! | `GET /v1/jobs/{id}` | `{jobId, status, attempts, result?, error?}` |
 //! | `GET /v1/pipeline` | the definition in force: name, version, checksum, templates |
-//! | `GET /openapi.json` | the OpenAPI document |
+//! | `GET /openapi.json` | the OpenAPI document ([`openapi`], from the annotations here) |
 
+use super::model::{GenerateRequest, JobAccepted, JobView, PipelineView, Problem, TemplateVersion};
 use super::{Service, ServiceError, openapi};
 use crate::components::Delta;
 use crate::events::GenerationEvent;
@@ -20,19 +21,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use machina_kit::{ApiError, ApiJson};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// The body of `POST /v1/generate` and `POST /v1/jobs`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateRequest {
-    /// The request context the pipeline runs on.
-    pub context: Value,
-}
 
 /// The API routes, with `service` as state; with a `verifier` every route but the OpenAPI
 /// document needs a valid bearer token.
@@ -48,7 +40,7 @@ pub fn router(service: Arc<Service>, verifier: Option<machina_kit::auth::JwtVeri
             machina_kit::auth::require_jwt,
         ));
     }
-    api.route("/openapi.json", get(|| async { Json(openapi::document()) }))
+    api.route("/openapi.json", get(openapi::document))
         .with_state(service)
 }
 
@@ -60,8 +52,25 @@ fn wants_event_stream(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("text/event-stream"))
 }
 
+/// Runs the pipeline on a context.
+///
+/// With `Accept: text/event-stream` the answer is server-sent events: `delta` events
+/// (`{component, text}`) while LLM components answer, then one `result` (the body of the
+/// 200) or `error` (a problem) event.
+#[utoipa::path(post, path = "/v1/generate", tag = "generate",
+    request_body = GenerateRequest,
+    responses(
+        (status = 200, description = "The generated content, the per-component trace (each loop iteration's components), tokens and cost",
+            content((RunResult = "application/json"), (String = "text/event-stream"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The context breaks the pipeline's schema (violations listed), no document for a required lookup, or a loop reached its cap", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The LLM endpoint failed or answered unusably", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A backing service or the templates are unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all)]
-async fn generate(
+pub async fn generate(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<GenerateRequest>,
@@ -145,49 +154,73 @@ fn delta_event(delta: &Delta) -> Event {
     Event::default().event("delta").data(data.to_string())
 }
 
+/// Queues the pipeline on a context: 202 once the job is stored and the broker confirmed.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs",
+    request_body = GenerateRequest,
+    responses(
+        (status = 202, description = "Accepted: stored and confirmed by the broker", body = JobAccepted,
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a {context} body, or a context breaking the pipeline's schema", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB or RabbitMQ unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 #[tracing::instrument(skip_all)]
-async fn submit(
+pub async fn submit(
     State(service): State<Arc<Service>>,
     ApiJson(request): ApiJson<GenerateRequest>,
 ) -> Result<Response, ServiceError> {
-    let id = service.submit(request.context).await?;
-    let location = format!("/v1/jobs/{id}");
+    let job_id = service.submit(request.context).await?;
+    let location = format!("/v1/jobs/{job_id}");
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
-        Json(json!({"jobId": id})),
+        Json(JobAccepted { job_id }),
     )
         .into_response())
 }
 
-async fn job(
+/// A job's status, and its result once it succeeded.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 404, description = "No such job", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn job(
     State(service): State<Arc<Service>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ServiceError> {
+) -> Result<Json<JobView>, ServiceError> {
     match service.job(&id).await? {
         Some(view) => Ok(Json(view)),
         None => Err(ApiError::NotFound(format!("no job {id}")).into()),
     }
 }
 
-async fn pipeline(State(service): State<Arc<Service>>) -> Json<Value> {
+/// The definition in force: name, version, checksum, output, templates.
+#[utoipa::path(get, path = "/v1/pipeline", tag = "pipeline",
+    responses((status = 200, description = "The definition in force", body = PipelineView)))]
+pub async fn pipeline(State(service): State<Arc<Service>>) -> Json<PipelineView> {
     let pipeline = service.pipeline();
     let definition = &pipeline.definition;
-    let templates: Vec<Value> = pipeline
+    let templates = pipeline
         .templates
         .versions()
         .into_iter()
-        .map(|(name, template_ref, version)| {
-            json!({"name": name, "templateRef": template_ref, "version": version})
+        .map(|(name, template_ref, version)| TemplateVersion {
+            name,
+            template_ref,
+            version,
         })
         .collect();
-    Json(json!({
-        "name": service.name(),
-        "version": definition.version(),
-        "checksum": definition.checksum,
-        "components": definition.spec.components.len(),
-        "output": pipeline.sync.graph().name(pipeline.sync.graph().output()),
-        "templates": templates,
-        "jobsQueue": service.queue().name,
-    }))
+    let graph = pipeline.sync.graph();
+    Json(PipelineView {
+        name: service.name().to_owned(),
+        version: definition.version().to_owned(),
+        checksum: definition.checksum.clone(),
+        components: definition.spec.components.len(),
+        output: graph.name(graph.output()).to_owned(),
+        templates,
+        jobs_queue: service.queue().name.clone(),
+    })
 }

@@ -25,6 +25,7 @@
 //! - A backend failure around a job (MongoDB down) holds the job until MongoDB answers
 //!   again (at most 30 s) before giving it back, so an outage does not burn its deliveries.
 
+use super::model::{JobStatus, JobView};
 use super::{Service, ServiceError};
 use crate::adapters::mongo::{JOBS, RESULTS};
 use crate::adapters::rabbit::delivery_count;
@@ -140,7 +141,7 @@ impl Service {
     }
 
     /// The job's status for `GET /v1/jobs/{id}`; `None` when there is no such job.
-    pub async fn job(&self, id: &str) -> Result<Option<Value>, ServiceError> {
+    pub async fn job(&self, id: &str) -> Result<Option<JobView>, ServiceError> {
         let Some(store) = self.store() else {
             return Err(ApiError::Unavailable("jobs need MONGODB_URI".to_owned()).into());
         };
@@ -148,21 +149,26 @@ impl Service {
         let Some(job) = store.get(JOBS, id).await.map_err(unavailable)? else {
             return Ok(None);
         };
-        let mut view = json!({
-            "jobId": id,
-            "status": job["status"],
-            "attempts": job["attempts"],
-        });
-        if let Some(error) = job.get("error").filter(|e| e.is_string()) {
-            view["error"] = error.clone();
-        }
-        if job["status"] == "succeeded"
+        let status: JobStatus = serde_json::from_value(job["status"].clone()).map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!("job {id} has an unknown status: {e}"))
+        })?;
+        let mut view = JobView {
+            job_id: id.to_owned(),
+            status,
+            attempts: job["attempts"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            error: job["error"].as_str().map(str::to_owned),
+            result: None,
+        };
+        if status == JobStatus::Succeeded
             && let Some(mut result) = store.get(RESULTS, id).await.map_err(unavailable)?
         {
             if let Some(fields) = result.as_object_mut() {
                 fields.remove("_id");
             }
-            view["result"] = result;
+            view.result = Some(result);
         }
         Ok(Some(view))
     }

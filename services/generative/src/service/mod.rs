@@ -6,7 +6,8 @@
 //! - [`Service`] (here): the pipeline in force ([`Pipeline`]: definition, executors,
 //!   templates), the backends, reloading the definition and refreshing templates, and the
 //!   analytics event of every run.
-//! - [`api`]: the HTTP routes (`/v1/generate`, `/v1/jobs`, `/v1/pipeline`, `/openapi.json`).
+//! - [`api`]: the HTTP routes (`/v1/generate`, `/v1/jobs`, `/v1/pipeline`, `/openapi.json`);
+//!   [`model`] their bodies; [`openapi`] the OpenAPI document derived from both.
 //! - [`jobs`]: job documents and the queue consumer.
 //! - [`metrics`]: the worker's Prometheus counters (runs, job deliveries).
 //! - [`error`]: [`ServiceError`], the one mapping of failures to problem+json.
@@ -16,7 +17,8 @@ pub mod config;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
-mod openapi;
+pub mod model;
+pub mod openapi;
 
 pub use config::Config;
 pub use error::ServiceError;

@@ -110,7 +110,18 @@ async fn generates_stores_publishes_then_serves_from_the_cache() {
     );
     let (status, openapi) = app.get("/openapi.json").await;
     assert_eq!(status, 200);
-    assert!(openapi["paths"]["/v1/generate"].is_object());
+    for (path, method) in [
+        ("/v1/generate", "post"),
+        ("/v1/jobs", "post"),
+        ("/v1/jobs/{id}", "get"),
+        ("/v1/pipeline", "get"),
+    ] {
+        assert!(
+            openapi["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(openapi["components"]["schemas"]["RunResult"].is_object());
 
     app.stop().await;
     env.cleanup().await;

@@ -5,6 +5,7 @@ use lapin::BasicProperties;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use machina_generative::adapters::mongo::JOBS;
+use machina_generative::service::model::JobStatus;
 use machina_generative::testing::MockReply;
 use mongodb::bson::doc;
 use serde_json::json;
@@ -233,7 +234,7 @@ async fn a_graceful_stop_finishes_the_jobs_in_flight() {
     let service = app.service.clone();
     app.stop().await;
     let job = service.job(&id).await.expect("job").expect("exists");
-    assert_eq!(job["status"], "succeeded", "{job}");
-    assert_eq!(job["attempts"], 1);
+    assert_eq!(job.status, JobStatus::Succeeded, "{job:?}");
+    assert_eq!(job.attempts, 1);
     env.cleanup().await;
 }

@@ -111,7 +111,15 @@ async fn a_loop_regenerates_until_its_check_passes() {
         .await;
     assert_eq!(job["result"]["output"]["iterations"], 2, "{job}");
     assert_eq!(env.mock.request_count(), 4);
-    assert!(env.documents("checkpoints").await.is_empty());
+    // Cleared right after the job is marked succeeded: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !env.documents("checkpoints").await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loop's checkpoints were not cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     app.stop().await;
     env.cleanup().await;
