@@ -5,7 +5,8 @@
 //! - [`definition`]: loads the pipeline definition (a `ContentPipelineSpec`, YAML or JSON)
 //!   from the file the operator mounts, with its checksum; [`watch`] reloads it on change.
 //! - [`graph`]: the component graph built from `spec.components` (edges are `inputs`):
-//!   unknown inputs, duplicate names and cycles rejected, topological order, output.
+//!   unknown inputs, duplicate names and cycles rejected, topological order, output; the
+//!   body graph of each loop (Repeat component) built and checked the same way.
 //! - [`render`]: the [`Renderer`] trait the template engine implements.
 //! - [`backends`]: the I/O the components need ([`DocumentStore`], [`Cache`],
 //!   [`Publisher`]) as traits; MongoDB, Redis and RabbitMQ implement them.
@@ -13,7 +14,8 @@
 //!   backoff, a fallback endpoint and token/cost accounting.
 //! - [`components`]: the [`Component`] trait and one implementation per component type.
 //! - [`executor`]: runs the graph for one request, with a per-component trace and
-//!   [`Checkpoints`] so a resumed run skips the components it already completed.
+//!   [`Checkpoints`] so a resumed run skips the components it already completed; loops
+//!   run their body per iteration until their condition holds or their run cap is hit.
 //! - [`events`]: the analytics event every generation emits.
 //! - [`json`]: small JSON helpers (dotted paths, `{{ path }}` interpolation, merging).
 //! - [`adapters`]: the real backends: MongoDB documents, checkpoints, jobs and results;
