@@ -118,9 +118,20 @@ pub async fn declare_events_exchange(
         .await
 }
 
-#[async_trait]
-impl Publisher for AmqpPublisher {
-    async fn publish(&self, message: &Message) -> Result<(), BackendError> {
+/// Publishes refused by the broker (a nack) before giving up.
+const NACKED_ATTEMPTS: u32 = 3;
+
+/// How one publish ended.
+enum Published {
+    /// Confirmed.
+    Confirmed,
+    /// Nacked: the broker did not take the message (a quorum queue without a leader yet,
+    /// e.g. just declared on a busy broker), so publishing it again is safe.
+    Refused,
+}
+
+impl AmqpPublisher {
+    async fn publish_once(&self, message: &Message) -> Result<Published, BackendError> {
         let channel = self.channel().await?;
         let exchange = message
             .exchange
@@ -150,7 +161,7 @@ impl Publisher for AmqpPublisher {
             .await
             .map_err(|e| self.failed("confirm a publish", &e))?;
         match confirm {
-            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(None) => Ok(Published::Confirmed),
             Confirmation::Ack(Some(_)) => Err(amqp_error(
                 "publish",
                 format!(
@@ -158,9 +169,27 @@ impl Publisher for AmqpPublisher {
                     message.routing_key
                 ),
             )),
-            Confirmation::Nack(_) => Err(amqp_error("publish", "the broker refused the message")),
+            Confirmation::Nack(_) => Ok(Published::Refused),
             Confirmation::NotRequested => Err(amqp_error("publish", "confirms are not enabled")),
         }
+    }
+}
+
+#[async_trait]
+impl Publisher for AmqpPublisher {
+    async fn publish(&self, message: &Message) -> Result<(), BackendError> {
+        for attempt in 1..=NACKED_ATTEMPTS {
+            if let Published::Confirmed = self.publish_once(message).await? {
+                return Ok(());
+            }
+            tracing::warn!(
+                routing_key = %message.routing_key,
+                attempt,
+                "the broker refused a message; publishing it again"
+            );
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+        }
+        Err(amqp_error("publish", "the broker refused the message"))
     }
 }
 
