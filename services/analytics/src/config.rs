@@ -14,6 +14,7 @@
 //! | `STORE_BATCH`           | `500`                     | events written per MongoDB round trip (also the prefetch) |
 //! | `REPORT_MAX_EVENTS`     | `1000000`                 | most events one report may scan (else 422) |
 //! | `REPORT_PUSHDOWN`       | `true`                    | count/unique time series by aggregation pipeline |
+//! | `PUBLISH_CHANNELS`      | `4`                       | confirm channels the ingestion API publishes on |
 
 use crate::event::Limits;
 use machina_kit::{Result, Vars};
@@ -42,6 +43,8 @@ pub struct Config {
     pub report_max_events: usize,
     /// Whether unfiltered count/unique time series run as aggregation pipelines.
     pub report_pushdown: bool,
+    /// Confirm channels of the publisher (requests spread over them).
+    pub publish_channels: usize,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             store_batch: 500,
             report_max_events: 1_000_000,
             report_pushdown: true,
+            publish_channels: crate::amqp::publisher::DEFAULT_CHANNELS,
         }
     }
 }
@@ -93,6 +97,10 @@ impl Config {
                 .max(1),
             report_max_events: vars.or("REPORT_MAX_EVENTS", count, d.report_max_events)?,
             report_pushdown: vars.or("REPORT_PUSHDOWN", "true or false", d.report_pushdown)?,
+            publish_channels: positive(
+                vars.or("PUBLISH_CHANNELS", count, d.publish_channels)?,
+                "PUBLISH_CHANNELS",
+            )?,
         })
     }
 }

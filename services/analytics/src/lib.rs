@@ -13,6 +13,7 @@
 //! - [`amqp`]: the exchange/queue topology and the confirming publisher.
 //! - [`store`]: the `events` collection and the store consumer.
 //! - [`http`]: ingestion and report handlers.
+//! - [`openapi`]: the OpenAPI document at `/openapi.json`.
 //! - [`service`]: assembly of `serve` and `store`.
 //! - [`worker`]: the AnalyticsJob worker (streaming and scheduled).
 #![forbid(unsafe_code)]
@@ -21,6 +22,7 @@ pub mod amqp;
 pub mod config;
 pub mod event;
 pub mod http;
+pub mod openapi;
 pub mod report;
 pub mod rollup;
 pub mod service;

@@ -66,6 +66,7 @@ pub fn app(
         publisher: Arc::new(Publisher::new(
             connections.amqp.clone(),
             config.events_exchange.clone(),
+            config.publish_channels,
         )),
         store: event_store(connections, &config),
         config,

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-/// Channels publishing concurrently (one channel serialises its frames).
-const CHANNELS: usize = 4;
+/// Channels publishing concurrently by default (`PUBLISH_CHANNELS`).
+pub const DEFAULT_CHANNELS: usize = 4;
 /// How long a publish waits for a lost connection to come back.
 const RECONNECT_WAIT: Duration = Duration::from_secs(5);
 
@@ -52,19 +52,19 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// A publisher to `exchange` over `amqp`.
-    pub fn new(amqp: Amqp, exchange: impl Into<String>) -> Self {
+    /// A publisher to `exchange` over `amqp` on `channels` channels (at least one).
+    pub fn new(amqp: Amqp, exchange: impl Into<String>, channels: usize) -> Self {
         Self {
             amqp,
             exchange: exchange.into(),
-            channels: (0..CHANNELS).map(|_| Mutex::new(None)).collect(),
+            channels: (0..channels.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         }
     }
 
-    async fn channel(&self) -> Result<Channel, PublishError> {
-        let slot = &self.channels[self.next.fetch_add(1, Ordering::Relaxed) % CHANNELS];
-        let mut current = slot.lock().await;
+    /// The channel of `slot`, opened (with confirms) when it has none or lost it. The
+    /// caller holds the slot's lock, so only one request enqueues on a channel at a time.
+    async fn open(&self, current: &mut Option<Channel>) -> Result<Channel, PublishError> {
         if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
             return Ok(channel.clone());
         }
@@ -86,65 +86,79 @@ impl Publisher {
 
     /// Publishes `events` (routing key = type, message id = event id, persistent,
     /// mandatory) and waits for every confirm.
+    ///
+    /// Pipelined: every message of the request is handed to the connection at once and
+    /// the confirms are awaited together, instead of one write round trip per event.
+    /// The channel's lock is held only while the messages are enqueued: lapin numbers a
+    /// publish (its delivery tag) and queues its frames in two steps, so two requests
+    /// enqueueing on one channel at once could swap tags and be told each other's
+    /// confirms. Other requests use the channel again while this one awaits its confirms.
     pub async fn publish(&self, events: &[Event]) -> Result<(), PublishError> {
         if events.is_empty() {
             return Ok(());
         }
-        let channel = self.channel().await?;
         let now = Utc::now().timestamp().max(0) as u64;
-        let mut confirms = Vec::with_capacity(events.len());
-        for event in events {
-            let body = serde_json::to_vec(event).unwrap_or_default();
-            let properties = BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_content_type("application/json".into())
-                .with_message_id(event.id.as_str().into())
-                .with_type(event.kind.as_str().into())
-                .with_timestamp(now)
-                .with_app_id("machina-analytics".into());
-            let options = BasicPublishOptions {
-                mandatory: true,
-                ..BasicPublishOptions::default()
-            };
-            let confirm = channel
-                .basic_publish(
+        let bodies: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap_or_default())
+            .collect();
+        let slot = &self.channels[self.next.fetch_add(1, Ordering::Relaxed) % self.channels.len()];
+        let confirms = {
+            let mut current = slot.lock().await;
+            let channel = self.open(&mut current).await?;
+            let publishes = events.iter().zip(&bodies).map(|(event, body)| {
+                channel.basic_publish(
                     self.exchange.as_str().into(),
                     event.kind.as_str().into(),
-                    options,
-                    &body,
-                    properties,
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    body,
+                    properties(event, now),
                 )
-                .await
-                .map_err(|source| self.failed("publish", source))?;
-            confirms.push(async move { (event.id.as_str(), confirm.await) });
+            });
+            futures::future::join_all(publishes).await
+        };
+        let mut pending = Vec::with_capacity(confirms.len());
+        for (event, confirm) in events.iter().zip(confirms) {
+            let confirm = confirm.map_err(|source| self.failed("publish", source))?;
+            pending.push(async move { check(&event.id, confirm.await) });
         }
-        let results = futures::future::join_all(confirms).await;
-        let checks = results.into_iter().map(|(id, result)| async move {
-            match result {
-                Ok(Confirmation::Ack(None)) => Ok(()),
-                Ok(Confirmation::Ack(Some(_))) => Err(PublishError::Refused {
-                    id: id.to_owned(),
-                    reason: "no queue is bound for its type",
-                }),
-                Ok(Confirmation::Nack(_)) => Err(PublishError::Refused {
-                    id: id.to_owned(),
-                    reason: "nack",
-                }),
-                Ok(Confirmation::NotRequested) => Err(PublishError::Refused {
-                    id: id.to_owned(),
-                    reason: "confirms not enabled",
-                }),
-                Err(source) => Err(PublishError::Amqp {
-                    operation: "confirm a publish",
-                    source,
-                }),
-            }
-        });
-        try_join_all(checks).await.map(|_| ())
+        try_join_all(pending).await.map(|_| ())
     }
 
     fn failed(&self, operation: &'static str, source: lapin::Error) -> PublishError {
         let _ = self.amqp.unavailable(&source);
         PublishError::Amqp { operation, source }
+    }
+}
+
+/// The AMQP properties of `event`'s message.
+fn properties(event: &Event, now: u64) -> BasicProperties {
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_message_id(event.id.as_str().into())
+        .with_type(event.kind.as_str().into())
+        .with_timestamp(now)
+        .with_app_id("machina-analytics".into())
+}
+
+/// The broker's answer for event `id` as a result.
+fn check(id: &str, result: lapin::Result<Confirmation>) -> Result<(), PublishError> {
+    let refused = |reason| PublishError::Refused {
+        id: id.to_owned(),
+        reason,
+    };
+    match result {
+        Ok(Confirmation::Ack(None)) => Ok(()),
+        Ok(Confirmation::Ack(Some(_))) => Err(refused("no queue is bound for its type")),
+        Ok(Confirmation::Nack(_)) => Err(refused("nack")),
+        Ok(Confirmation::NotRequested) => Err(refused("confirms not enabled")),
+        Err(source) => Err(PublishError::Amqp {
+            operation: "confirm a publish",
+            source,
+        }),
     }
 }

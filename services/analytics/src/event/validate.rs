@@ -29,7 +29,7 @@ impl Default for Limits {
 }
 
 /// Why one event of a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     /// Position of the event in the batch (0 for the single-event endpoint).
     pub index: usize,

@@ -4,6 +4,10 @@
 use super::AppState;
 use crate::amqp::PublishError;
 use crate::event::{Event, IdSource, Rejection, derive_id, validate};
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::openapi::{
+    BatchAccepted, BatchProblem, EventBatch, EventInput, Problem, SingleAccepted,
+};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -48,6 +52,17 @@ fn unavailable(e: &PublishError) -> ApiError {
 }
 
 /// One event: 202 `{id}`, or 422 naming the field.
+#[utoipa::path(post, path = "/v1/events", tag = "ingestion",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 255 printable ASCII characters; a retry with the same key derives the same event id")),
+    request_body(content = EventInput, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Durable: published persistent and confirmed by the broker", body = SingleAccepted),
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `BODY_LIMIT`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid event; `field` names the culprit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not confirmed by RabbitMQ (nack, unroutable, disconnected); retry with the same key", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn single(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,6 +97,17 @@ fn source(key: Option<&str>, index: usize) -> IdSource<'_> {
 
 /// A batch (`{"events": [...]}`): 202 with accepted ids and rejected events, or 422
 /// (problem+json with `errors`) when none is valid.
+#[utoipa::path(post, path = "/v1/events/batch", tag = "ingestion",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 255 printable ASCII characters; event ids derive from it and the index, so a retried batch never counts twice")),
+    request_body(content = EventBatch, content_type = "application/json"),
+    responses(
+        (status = 202, description = "The valid events are durable (confirmed by the broker); the invalid ones are listed by index", body = BatchAccepted),
+        (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `BODY_LIMIT`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No valid event (`errors` lists them all; nothing published), or `events` missing, empty or over `MAX_BATCH_EVENTS`", body = BatchProblem, content_type = "application/problem+json"),
+        (status = 503, description = "Not confirmed by RabbitMQ; retry with the same key", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn batch(
     State(state): State<AppState>,
     headers: HeaderMap,

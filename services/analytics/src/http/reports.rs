@@ -4,6 +4,11 @@
 
 use super::{AppState, pushdown};
 use crate::event::Event;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use crate::openapi::{
+    BreakdownReport, FunnelReport, MetricParams, Problem, RetentionReport, ScopeParams,
+    TimeseriesReport,
+};
 use crate::report::{self, Aggregate, CohortSize, csv};
 use crate::rollup::bucket::GranularityKey;
 use crate::rollup::filter;
@@ -247,6 +252,17 @@ fn metric(params: &Params) -> Result<(Aggregate, String), ApiError> {
 }
 
 /// `GET /v1/reports/timeseries`.
+#[utoipa::path(get, path = "/v1/reports/timeseries", tag = "reports",
+    params(ScopeParams, MetricParams,
+        ("bucket" = Option<String>, Query, description = "minute, hour (default) or day; at most 10,000 buckets"),
+        ("groupBy" = Option<String>, Query, description = "A field to split the series by, such as properties.country")),
+    responses(
+        (status = 200, description = "One series per group, every bucket present",
+            content((TimeseriesReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad parameter; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `REPORT_MAX_EVENTS` events match", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn timeseries(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -322,6 +338,17 @@ pub async fn timeseries(
 }
 
 /// `GET /v1/reports/breakdown`.
+#[utoipa::path(get, path = "/v1/reports/breakdown", tag = "reports",
+    params(ScopeParams, MetricParams,
+        ("groupBy" = String, Query, description = "The field to group by, such as properties.country"),
+        ("limit" = Option<usize>, Query, description = "Most rows (50)")),
+    responses(
+        (status = 200, description = "Rows largest first",
+            content((BreakdownReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad parameter; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `REPORT_MAX_EVENTS` events match", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn breakdown(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -370,6 +397,17 @@ fn parse_window(value: &str) -> Option<Duration> {
 }
 
 /// `GET /v1/reports/funnel?steps=a,b,c&window=1h`.
+#[utoipa::path(get, path = "/v1/reports/funnel", tag = "reports",
+    params(ScopeParams,
+        ("steps" = String, Query, description = "2 to 10 comma-separated event types, in order"),
+        ("window" = Option<String>, Query, description = "Conversion window from the first step: 30m, 1h (default), 7d or seconds")),
+    responses(
+        (status = 200, description = "Identities reaching each step in order",
+            content((FunnelReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad parameter; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `REPORT_MAX_EVENTS` events match", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn funnel(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -425,6 +463,17 @@ pub async fn funnel(
 }
 
 /// `GET /v1/reports/retention?cohort=day|week&periods=N`.
+#[utoipa::path(get, path = "/v1/reports/retention", tag = "reports",
+    params(ScopeParams,
+        ("cohort" = Option<String>, Query, description = "day (default) or week (ISO weeks)"),
+        ("periods" = Option<usize>, Query, description = "Periods per cohort, 1 to 90 (7)")),
+    responses(
+        (status = 200, description = "Cohorts by first event in the range",
+            content((RetentionReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad parameter; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than `REPORT_MAX_EVENTS` events match", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MongoDB unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn retention(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -34,7 +34,7 @@ impl CohortSize {
 }
 
 /// One cohort.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Cohort {
     /// Start of the period its identities were first seen in.
     pub cohort: DateTime<Utc>,

@@ -80,7 +80,7 @@ impl Acc {
 }
 
 /// One point of a series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Point {
     /// Bucket start.
     pub t: DateTime<Utc>,
@@ -89,7 +89,7 @@ pub struct Point {
 }
 
 /// The points of one group (value of the group-by dimension, `null` when absent).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Series {
     /// Group value.
     pub group: Option<String>,
