@@ -119,6 +119,36 @@ async fn retried_batches_never_double_count() {
     app.cleanup().await;
 }
 
+/// Requests share the publisher's channels and pipeline their publishes: with one
+/// channel, concurrent batches must each get their own confirms and every event must be
+/// stored once (a swapped delivery tag would confirm the wrong request's events).
+#[tokio::test]
+async fn concurrent_batches_on_one_channel_are_each_confirmed_and_stored_once() {
+    let app = TestApp::spawn_with(true, |config| machina_analytics::config::Config {
+        publish_channels: 1,
+        ..config
+    })
+    .await;
+    let requests = (0..8).map(|r| {
+        let batch = json!({"events": (0..50).map(|i| view(&format!("/{i}"), &format!("v{r}"))).collect::<Vec<_>>()});
+        let app = &app;
+        async move { app.post("/v1/events/batch", &batch, Some(&format!("concurrent-{r}"))).await }
+    });
+    let answers = futures::future::join_all(requests).await;
+    let mut ids = std::collections::HashSet::new();
+    for (status, body) in &answers {
+        assert_eq!(
+            (*status, body["accepted"].as_u64()),
+            (202, Some(50)),
+            "{body}"
+        );
+        ids.extend(body["ids"].as_array().expect("ids").iter().cloned());
+    }
+    assert_eq!(ids.len(), 400, "every event has its own id");
+    stored_exactly(&app, 400).await;
+    app.cleanup().await;
+}
+
 #[tokio::test]
 async fn bad_requests_name_the_problem_and_store_nothing() {
     let app = TestApp::spawn(true).await;

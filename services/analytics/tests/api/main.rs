@@ -3,6 +3,7 @@
 //! vhost.
 
 mod ingest;
+mod openapi;
 mod reports;
 mod support;
 mod worker;

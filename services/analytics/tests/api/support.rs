@@ -36,6 +36,11 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service (with its store consumer unless `store` is false).
     pub async fn spawn(store: bool) -> Self {
+        Self::spawn_with(store, |config| config).await
+    }
+
+    /// Like [`TestApp::spawn`], with the test's settings changed by `adjust`.
+    pub async fn spawn_with(store: bool, adjust: impl FnOnce(Config) -> Config) -> Self {
         let services = BackingServices::load_or_panic();
         let vhost = services
             .isolated_vhost("analytics")
@@ -61,13 +66,13 @@ impl TestApp {
             amqp,
             metrics,
         };
-        let config = Arc::new(Config {
+        let config = Arc::new(adjust(Config {
             database: database.clone(),
             max_batch: 50,
             store_consumer: store,
             store_batch: 100,
             ..Config::default()
-        });
+        }));
         service::prepare(&connections, &config)
             .await
             .expect("prepare (run devenv/up.sh)");
