@@ -15,6 +15,7 @@
 //! | `REPORT_MAX_EVENTS`     | `1000000`                 | most events one report may scan (else 422) |
 //! | `REPORT_PUSHDOWN`       | `true`                    | count/unique time series by aggregation pipeline |
 //! | `PUBLISH_CHANNELS`      | `4`                       | confirm channels the ingestion API publishes on |
+//! | `PUBLISH_PACK`          | `false`                   | one message per event type of a request (a JSON array) instead of one per event |
 
 use crate::event::Limits;
 use machina_kit::{Result, Vars};
@@ -45,6 +46,8 @@ pub struct Config {
     pub report_pushdown: bool,
     /// Confirm channels of the publisher (requests spread over them).
     pub publish_channels: usize,
+    /// Whether a request's events of one type travel as one message (a JSON array).
+    pub publish_pack: bool,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             report_max_events: 1_000_000,
             report_pushdown: true,
             publish_channels: crate::amqp::publisher::DEFAULT_CHANNELS,
+            publish_pack: false,
         }
     }
 }
@@ -101,6 +105,7 @@ impl Config {
                 vars.or("PUBLISH_CHANNELS", count, d.publish_channels)?,
                 "PUBLISH_CHANNELS",
             )?,
+            publish_pack: vars.or("PUBLISH_PACK", "true or false", d.publish_pack)?,
         })
     }
 }

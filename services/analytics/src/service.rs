@@ -67,6 +67,7 @@ pub fn app(
             connections.amqp.clone(),
             config.events_exchange.clone(),
             config.publish_channels,
+            config.publish_pack,
         )),
         store: event_store(connections, &config),
         config,

@@ -20,15 +20,22 @@ pub enum MessageError {
 /// Type given to generation events.
 pub const CONTENT_GENERATED: &str = "content.generated";
 
-/// The event carried by a message with `message_id` and AMQP `timestamp` (seconds),
-/// received at `now`.
+/// The events carried by a message with `message_id` and AMQP `timestamp` (seconds),
+/// received at `now`: one event, one generation event, or a pack (a JSON array of
+/// events of one type, each with its id, as the API publishes with `PUBLISH_PACK`).
 pub fn decode_message(
     body: &[u8],
     message_id: Option<&str>,
     timestamp: Option<u64>,
     now: DateTime<Utc>,
-) -> Result<Event, MessageError> {
+) -> Result<Vec<Event>, MessageError> {
     let value: Value = serde_json::from_slice(body).map_err(MessageError::NotJson)?;
+    if let Value::Array(items) = value {
+        if items.is_empty() {
+            return Err(MessageError::NotAnEvent("an empty pack".into()));
+        }
+        return items.into_iter().map(packed).collect();
+    }
     if value.get("type").is_some() {
         let mut event: Event =
             serde_json::from_value(value).map_err(|e| MessageError::NotAnEvent(e.to_string()))?;
@@ -40,9 +47,21 @@ pub fn decode_message(
         if event.identity().is_none() {
             return Err(MessageError::NotAnEvent("no actorId or anonymousId".into()));
         }
-        return Ok(event);
+        return Ok(vec![event]);
     }
-    generation(value, message_id, timestamp, now)
+    generation(value, message_id, timestamp, now).map(|e| vec![e])
+}
+
+/// One event of a pack: it must carry its own id and identity.
+fn packed(value: Value) -> Result<Event, MessageError> {
+    let event: Event =
+        serde_json::from_value(value).map_err(|e| MessageError::NotAnEvent(e.to_string()))?;
+    if event.id.is_empty() || event.identity().is_none() {
+        return Err(MessageError::NotAnEvent(
+            "a packed event without id or identity".into(),
+        ));
+    }
+    Ok(event)
 }
 
 /// A generation event: id from the message (else the run), the run as anonymous id (a
@@ -91,18 +110,17 @@ mod tests {
         let now = Utc::now();
         let body = json!({"id": "x", "type": "page.viewed", "timestamp": "2026-01-01T00:00:00Z",
                           "actorId": "u", "properties": {}});
-        let e = decode_message(body.to_string().as_bytes(), None, None, now).expect("event");
+        let e = one(decode_message(body.to_string().as_bytes(), None, None, now));
         assert_eq!((e.id.as_str(), e.kind.as_str()), ("x", "page.viewed"));
 
         let generation = json!({"runId": "r1", "pipeline": "copy", "version": "v",
                                 "outcome": "succeeded", "latencyMs": 12.0});
-        let e = decode_message(
+        let e = one(decode_message(
             generation.to_string().as_bytes(),
             Some("r1:generation"),
             Some(1_700_000_000),
             now,
-        )
-        .expect("generation");
+        ));
         assert_eq!(e.kind, CONTENT_GENERATED);
         assert_eq!(e.id, "r1:generation");
         assert_eq!(e.anonymous_id.as_deref(), Some("r1"));
@@ -114,5 +132,29 @@ mod tests {
             Err(MessageError::NotJson(_))
         ));
         assert!(decode_message(b"{\"a\":1}", None, None, now).is_err());
+    }
+
+    fn one(decoded: Result<Vec<Event>, MessageError>) -> Event {
+        let mut events = decoded.expect("decodes");
+        assert_eq!(events.len(), 1);
+        events.remove(0)
+    }
+
+    #[test]
+    fn packs_decode_to_their_events_and_need_ids() {
+        let now = Utc::now();
+        let event = |id: &str| {
+            json!({"id": id, "type": "page.viewed", "timestamp": "2026-01-01T00:00:00Z",
+                                      "anonymousId": "a", "properties": {"n": 1}})
+        };
+        let pack = json!([event("a"), event("b")]);
+        let events =
+            decode_message(pack.to_string().as_bytes(), Some("m"), None, now).expect("pack");
+        let ids: Vec<_> = events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        let no_id = json!([event("a"), {"type": "x", "timestamp": "2026-01-01T00:00:00Z", "actorId": "u", "properties": {}}]);
+        assert!(decode_message(no_id.to_string().as_bytes(), Some("m"), None, now).is_err());
+        assert!(decode_message(b"[]", Some("m"), None, now).is_err());
+        assert!(decode_message(b"[1]", Some("m"), None, now).is_err());
     }
 }

@@ -101,8 +101,8 @@ impl StoreConsumer {
             let p = &delivery.properties;
             let id = p.message_id().as_ref().map(|s| s.as_str().to_owned());
             match decode_message(&delivery.data, id.as_deref(), *p.timestamp(), now) {
-                Ok(event) => {
-                    events.push(event);
+                Ok(decoded) => {
+                    events.extend(decoded);
                     good.push(delivery);
                 }
                 Err(e) => {

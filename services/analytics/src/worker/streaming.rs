@@ -137,10 +137,8 @@ pub async fn process(
         let p = &delivery.properties;
         let id = p.message_id().as_ref().map(|s| s.as_str().to_owned());
         match decode_message(&delivery.data, id.as_deref(), *p.timestamp(), now) {
-            Ok(event) => {
-                if job.selects(&event) {
-                    selected.push(event);
-                }
+            Ok(decoded) => {
+                selected.extend(decoded.into_iter().filter(|e| job.selects(e)));
                 keep.push(delivery);
             }
             Err(e) => {

@@ -98,7 +98,21 @@ async fn a_mixed_batch_accepts_the_valid_and_reports_the_invalid() {
 
 #[tokio::test]
 async fn retried_batches_never_double_count() {
-    let app = TestApp::spawn(true).await;
+    retries_count_once(false).await;
+}
+
+/// The same with a request's events of one type packed into one message.
+#[tokio::test]
+async fn retried_packed_batches_never_double_count() {
+    retries_count_once(true).await;
+}
+
+async fn retries_count_once(pack: bool) {
+    let app = TestApp::spawn_with(true, |config| machina_analytics::config::Config {
+        publish_pack: pack,
+        ..config
+    })
+    .await;
     let batch = json!({"events": [view("/a", "v1"), view("/b", "v1"), view("/a", "v2")]});
     // Keyed retries: same key, same ids.
     let (s1, first) = app.post("/v1/events/batch", &batch, Some("req-42")).await;

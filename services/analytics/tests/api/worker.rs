@@ -165,7 +165,21 @@ fn total(docs: &[Document], granularity: &str) -> i64 {
 
 #[tokio::test]
 async fn streaming_rollups_survive_a_crash_and_redelivered_duplicates() {
-    let app = TestApp::spawn(false).await;
+    crash_replay_and_duplicates(false).await;
+}
+
+/// The same with the API packing each request's events of a type into one message.
+#[tokio::test]
+async fn streaming_rollups_of_packed_messages_survive_a_crash_and_duplicates() {
+    crash_replay_and_duplicates(true).await;
+}
+
+async fn crash_replay_and_duplicates(pack: bool) {
+    let app = TestApp::spawn_with(false, |config| machina_analytics::config::Config {
+        publish_pack: pack,
+        ..config
+    })
+    .await;
     let queue = "machina.aj.test.engagement";
     declare_job_queue(&app, queue).await;
     let mut config = worker_config(&app, "Streaming", queue);
