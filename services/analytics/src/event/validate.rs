@@ -55,8 +55,11 @@ const MAX_IDENTITY: usize = 256;
 
 /// Checks `raw` (event number `index`), received at `now`, against `limits`. The id of
 /// the result is the client's, or empty when the client sent none (see `derive_id`).
+///
+/// Takes the JSON by value so that `properties` and `context` move into the event
+/// instead of being copied (ingestion validates every event of every request).
 pub fn validate(
-    raw: &Value,
+    raw: Value,
     index: usize,
     now: DateTime<Utc>,
     limits: &Limits,
@@ -66,7 +69,7 @@ pub fn validate(
         field: field.to_owned(),
         reason,
     };
-    let Value::Object(map) = raw else {
+    let Value::Object(mut map) = raw else {
         return Err(reject("", "an event must be a JSON object".into()));
     };
     if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
@@ -75,7 +78,7 @@ pub fn validate(
             format!("unknown field; the fields are {}", KNOWN.join(", ")),
         ));
     }
-    let size = raw.to_string().len();
+    let size = json_len(&map);
     if size > limits.max_event_bytes {
         return Err(reject(
             "",
@@ -85,7 +88,7 @@ pub fn validate(
             ),
         ));
     }
-    let id = optional_string(map, "id", MAX_ID).map_err(|r| reject("id", r))?;
+    let id = optional_string(&map, "id", MAX_ID).map_err(|r| reject("id", r))?;
     if let Some(id) = &id
         && !id.chars().all(|c| c.is_ascii_graphic())
     {
@@ -100,9 +103,9 @@ pub fn validate(
         None => return Err(reject("type", "is required".into())),
     };
     let actor_id =
-        optional_string(map, "actorId", MAX_IDENTITY).map_err(|r| reject("actorId", r))?;
+        optional_string(&map, "actorId", MAX_IDENTITY).map_err(|r| reject("actorId", r))?;
     let anonymous_id =
-        optional_string(map, "anonymousId", MAX_IDENTITY).map_err(|r| reject("anonymousId", r))?;
+        optional_string(&map, "anonymousId", MAX_IDENTITY).map_err(|r| reject("anonymousId", r))?;
     if actor_id.is_none() && anonymous_id.is_none() {
         return Err(reject(
             "actorId",
@@ -110,14 +113,14 @@ pub fn validate(
         ));
     }
     let session_id =
-        optional_string(map, "sessionId", MAX_IDENTITY).map_err(|r| reject("sessionId", r))?;
-    let properties = match map.get("properties") {
-        Some(Value::Object(p)) => p.clone(),
+        optional_string(&map, "sessionId", MAX_IDENTITY).map_err(|r| reject("sessionId", r))?;
+    let properties = match map.remove("properties") {
+        Some(Value::Object(p)) => p,
         Some(_) => return Err(reject("properties", "must be a JSON object".into())),
         None => return Err(reject("properties", "is required (may be {})".into())),
     };
-    let mut context = match map.get("context") {
-        Some(Value::Object(c)) => c.clone(),
+    let mut context = match map.remove("context") {
+        Some(Value::Object(c)) => c,
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(reject("context", "must be a JSON object".into())),
     };
@@ -145,6 +148,24 @@ pub fn validate(
         properties,
         context,
     })
+}
+
+/// Length of `map` as compact JSON, counted without building the text.
+fn json_len(map: &Map<String, Value>) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut counter, map);
+    counter.0
 }
 
 /// Event types are routing keys: dot-separated words of letters, digits, `_` and `-`.
@@ -227,14 +248,14 @@ mod tests {
     }
 
     fn field_of(raw: Value) -> (String, String) {
-        let r = validate(&raw, 3, now(), &Limits::default()).expect_err("rejected");
+        let r = validate(raw, 3, now(), &Limits::default()).expect_err("rejected");
         assert_eq!(r.index, 3);
         (r.field, r.reason)
     }
 
     #[test]
     fn a_valid_event_passes_with_an_empty_id() {
-        let e = validate(&ok(), 0, now(), &Limits::default()).expect("valid");
+        let e = validate(ok(), 0, now(), &Limits::default()).expect("valid");
         assert_eq!(e.kind, "page.viewed");
         assert_eq!(e.id, "");
         assert!(e.context.is_empty());
@@ -271,7 +292,7 @@ mod tests {
     fn clock_skew_is_clamped_or_refused() {
         let mut raw = ok();
         raw["timestamp"] = json!("2026-03-01T12:01:00Z");
-        let e = validate(&raw, 0, now(), &Limits::default()).expect("clamped");
+        let e = validate(raw.clone(), 0, now(), &Limits::default()).expect("clamped");
         assert_eq!(e.timestamp, now());
         assert_eq!(e.context["clockSkewMs"], 60_000);
         raw["timestamp"] = json!("2026-03-01T13:00:00Z");

@@ -69,7 +69,7 @@ pub async fn single(
     ApiJson(raw): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let mut event = validate(&raw, 0, Utc::now(), &state.config.limits).map_err(|r| {
+    let mut event = validate(raw, 0, Utc::now(), &state.config.limits).map_err(|r| {
         ApiError::Unprocessable {
             field: Some(r.field).filter(|f| !f.is_empty()),
             reason: r.reason,
@@ -114,7 +114,11 @@ pub async fn batch(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let items = match body.get("events") {
+    let events = match body {
+        Value::Object(mut body) => body.remove("events"),
+        _ => None,
+    };
+    let items = match events {
         Some(Value::Array(items)) => items,
         Some(_) => return Err(unprocessable("events", "must be an array of events".into())),
         None => {
@@ -150,7 +154,7 @@ pub async fn batch(
 
 /// The valid events with their ids, and the rejections (a repeated id is refused).
 fn check_batch(
-    items: &[Value],
+    items: Vec<Value>,
     key: Option<&str>,
     state: &AppState,
 ) -> (Vec<Event>, Vec<Rejection>) {
@@ -158,7 +162,7 @@ fn check_batch(
     let mut events = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, raw) in items.iter().enumerate() {
+    for (index, raw) in items.into_iter().enumerate() {
         match validate(raw, index, now, &state.config.limits) {
             Ok(mut event) => {
                 event.id = derive_id(&event, source(key, index));
