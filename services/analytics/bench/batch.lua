@@ -17,3 +17,12 @@ request = function()
   return wrk.format("POST", "/v1/events/batch",
     {["Content-Type"] = "application/json", ["Idempotency-Key"] = key}, body)
 end
+
+-- Moderate load: DELAY_MS between a connection's requests (wrk's delay hook), so the
+-- offered rate is at most connections * 1000 / DELAY_MS requests per second.
+local delay_ms = tonumber(os.getenv("DELAY_MS") or "")
+if delay_ms then
+  delay = function()
+    return delay_ms
+  end
+end
