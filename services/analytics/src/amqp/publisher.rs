@@ -65,7 +65,7 @@ impl Publisher {
         }
     }
 
-    /// The channel of `slot`, opened (with confirms) when it has none or lost it. The
+    /// The channel in `current`, opened (with confirms) when there is none or it was lost. The
     /// caller holds the slot's lock, so only one request enqueues on a channel at a time.
     async fn open(&self, current: &mut Option<Channel>) -> Result<Channel, PublishError> {
         if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
