@@ -40,6 +40,8 @@ fn events(n: usize) -> (Vec<Event>, i64) {
             user: Some(i.user),
             item: Some(i.item),
             category: None,
+            id: Some(format!("e{k}")),
+            received_ms: now,
         })
         .collect();
     (events, now)

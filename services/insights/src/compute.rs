@@ -9,10 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::algo::{
-    anomalies::{self, AnomalyParams, Direction},
-    recs::{Interaction, Model, RecParams, Scored},
-    trends::{self, Subject, Trend, TrendParams},
+use crate::{
+    algo::{
+        anomalies::{self, AnomalyParams, Direction},
+        recs::{RecParams, Scored},
+        trends::{self, Subject, Trend, TrendParams},
+    },
+    incremental::{Lists, RecState},
 };
 
 const HOUR_MS: i64 = 3_600_000;
@@ -33,6 +36,10 @@ pub struct Event {
     pub item: Option<String>,
     /// `properties.category`.
     pub category: Option<String>,
+    /// `_id`, the analytics service's event id (what makes a replay detectable).
+    pub id: Option<String>,
+    /// `receivedAt` (else `ts`), milliseconds since the epoch: the watermark's clock.
+    pub received_ms: i64,
 }
 
 /// How much each event type counts as an interaction.
@@ -174,34 +181,34 @@ pub struct Snapshot {
 
 /// Computes every result from `events` as of `now_ms`.
 pub fn compute(events: &[Event], now_ms: i64, params: &ComputeParams) -> Snapshot {
+    full(events, now_ms, params).0
+}
+
+/// A full recompute: the snapshot, plus the recommendation state (anchored at
+/// `now_ms`) and lists the incremental step continues from.
+pub fn full(events: &[Event], now_ms: i64, params: &ComputeParams) -> (Snapshot, RecState, Lists) {
     let trends = detect_trends(events, now_ms, &params.trends);
     let series = detect_anomalies(events, now_ms, params);
-    let (interactions, categories) = interactions(events, &params.weights);
-    let model = Model::train(&interactions, &categories, now_ms, &params.recs);
-    let k = params.recs.list_len;
-    let trending: Vec<String> = trends
+    let mut state = RecState::new(now_ms, &params.recs);
+    state.fold(events, &params.weights, false);
+    state.trending = trends
         .iter()
         .filter(|t| t.subject.dimension == "item")
         .map(|t| t.subject.key.clone())
         .collect();
-    let users = model
-        .users()
-        .map(|u| (u.to_owned(), model.for_user(u, k).unwrap_or_default()))
-        .collect();
-    let items = model
-        .items()
-        .map(|i| (i.to_owned(), model.similar(i, k).unwrap_or_default()))
-        .collect();
-    Snapshot {
+    let model = state.model(&params.recs);
+    let lists = Lists::of(&model, &state.trending, params.recs.list_len);
+    let snapshot = Snapshot {
         now_ms,
         events: events.len(),
         trend_windows_ms: (params.trends.recent_ms, params.trends.baseline_ms),
-        fallback: model.fallback(&trending, k, None),
+        fallback: lists.fallback.clone(),
         trends,
         series,
-        users,
-        items,
-    }
+        users: lists.users.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        items: lists.items.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    (snapshot, state, lists)
 }
 
 fn detect_trends(events: &[Event], now_ms: i64, params: &TrendParams) -> Vec<Trend> {
@@ -278,30 +285,6 @@ fn detect_anomalies(
         .collect()
 }
 
-/// Events with an item and a user, weighted by type; plus item categories.
-fn interactions(
-    events: &[Event],
-    weights: &EventWeights,
-) -> (Vec<Interaction>, HashMap<String, String>) {
-    let mut categories = HashMap::new();
-    let interactions = events
-        .iter()
-        .filter_map(|e| {
-            let item = e.item.as_ref()?;
-            if let Some(c) = &e.category {
-                categories.insert(item.clone(), c.clone());
-            }
-            Some(Interaction {
-                user: e.user.clone()?,
-                item: item.clone(),
-                weight: weights.weight(&e.kind)?,
-                ts_ms: e.ts_ms,
-            })
-        })
-        .collect();
-    (interactions, categories)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +297,8 @@ mod tests {
             user: user.map(str::to_owned),
             item: item.map(str::to_owned),
             category: None,
+            id: None,
+            received_ms: ts_ms,
         }
     }
 

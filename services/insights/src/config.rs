@@ -9,7 +9,11 @@
 //! | `INSIGHTS_REDIS_PREFIX` | `machina:insights`       | prefix of every Redis key |
 //! | `INSIGHTS_ADMIN_TOKEN`  | unset                    | bearer token for `POST /v1/insights/recompute` |
 //! | `JWT_*`                 | unset                    | or a JWT with scope `insights:admin` (see the kit) |
-//! | `RECOMPUTE_INTERVAL`    | `15m`                    | schedule; `0` turns it off |
+//! | `RECOMPUTE_INTERVAL`    | `15m`                    | full recompute schedule (trends, anomalies, and the safety net of the incremental model); `0` turns it off |
+//! | `INCREMENTAL_INTERVAL`  | `1m`                     | incremental step schedule (recommendations only); `0` turns it off |
+//! | `INCREMENTAL_GRACE`     | `5m`                     | each step re-reads this far before the watermark, for events stored late |
+//! | `HOT_CACHE_TTL`         | `2s`                     | lifetime of an in-process list body; `0` turns the cache off |
+//! | `HOT_CACHE_ENTRIES`     | `100000`                 | most bodies held in process |
 //! | `RECOMPUTE_ON_START`    | `true`                   | compute at start when Redis holds no results |
 //! | `CACHE_TTL`             | `24h`                    | lifetime of one generation of results |
 //! | `GENERATION_POLL`       | `5s`                     | how often replicas look for a newer generation |
@@ -35,6 +39,7 @@ use machina_kit::{CommonConfig, Error, Secret, Vars, auth::JwtVerifier};
 
 use crate::algo::{anomalies::AnomalyParams, recs::RecParams, trends::TrendParams};
 use crate::compute::{ComputeParams, EventWeights};
+use crate::service::StepParams;
 
 /// Everything the insights service needs to start.
 #[derive(Debug, Clone)]
@@ -57,6 +62,14 @@ pub struct Config {
     pub jwt: Option<JwtVerifier>,
     /// Time between scheduled recomputes; `None` when off (`RECOMPUTE_INTERVAL=0`).
     pub recompute_interval: Option<Duration>,
+    /// Time between incremental steps; `None` when off (`INCREMENTAL_INTERVAL=0`).
+    pub incremental_interval: Option<Duration>,
+    /// Incremental settings (`INCREMENTAL_GRACE`).
+    pub step: StepParams,
+    /// Lifetime of an in-process list body (`HOT_CACHE_TTL`).
+    pub hot_ttl: Duration,
+    /// Most bodies held in process (`HOT_CACHE_ENTRIES`).
+    pub hot_entries: usize,
     /// Compute at start when no results are cached (`RECOMPUTE_ON_START`).
     pub recompute_on_start: bool,
     /// Lifetime of a generation's keys (`CACHE_TTL`).
@@ -86,6 +99,7 @@ impl Config {
             .ok_or_else(|| missing("REDIS_URL"))?;
         let jwt = JwtVerifier::from_vars(vars, machina_kit::Metrics::new())?;
         let interval = vars.duration_or("RECOMPUTE_INTERVAL", Duration::from_secs(15 * 60))?;
+        let incremental = vars.duration_or("INCREMENTAL_INTERVAL", Duration::from_secs(60))?;
         Ok(Self {
             mongodb_uri,
             redis_url,
@@ -97,6 +111,15 @@ impl Config {
                 .map(|t| Secret::new(t.to_owned())),
             jwt,
             recompute_interval: (!interval.is_zero()).then_some(interval),
+            incremental_interval: (!incremental.is_zero()).then_some(incremental),
+            step: StepParams {
+                grace_ms: millis(vars.duration_or(
+                    "INCREMENTAL_GRACE",
+                    Duration::from_secs(5 * 60),
+                )?),
+            },
+            hot_ttl: vars.duration_or("HOT_CACHE_TTL", Duration::from_secs(2))?,
+            hot_entries: vars.or("HOT_CACHE_ENTRIES", "a non-negative integer", 100_000)?,
             recompute_on_start: vars.or("RECOMPUTE_ON_START", "true or false", true)?,
             cache_ttl: at_least(vars, "CACHE_TTL", Duration::from_secs(24 * 3600), 1)?,
             generation_poll: at_least(vars, "GENERATION_POLL", Duration::from_secs(5), 0)?,
@@ -264,6 +287,9 @@ mod tests {
         assert_eq!(c.database, "machina_analytics");
         assert_eq!(c.collection, "events");
         assert_eq!(c.recompute_interval, Some(Duration::from_secs(900)));
+        assert_eq!(c.incremental_interval, Some(Duration::from_secs(60)));
+        assert_eq!(c.step.grace_ms, 300_000);
+        assert_eq!(c.hot_ttl, Duration::from_secs(2));
         assert_eq!(c.params.recs.list_len, 50);
         assert_eq!(c.params.weights.weight("item.purchased"), Some(5.0));
         assert!(c.admin_token.is_none() && c.jwt.is_none());
@@ -280,8 +306,14 @@ mod tests {
 
     #[test]
     fn zero_interval_turns_the_schedule_off() {
-        let c = with(&[("RECOMPUTE_INTERVAL", "0"), ("REC_HALF_LIFE", "0")]).unwrap();
+        let c = with(&[
+            ("RECOMPUTE_INTERVAL", "0"),
+            ("INCREMENTAL_INTERVAL", "0"),
+            ("REC_HALF_LIFE", "0"),
+        ])
+        .unwrap();
         assert_eq!(c.recompute_interval, None);
+        assert_eq!(c.incremental_interval, None);
         assert_eq!(c.params.recs.half_life_ms, None);
     }
 
@@ -294,6 +326,8 @@ mod tests {
             ("EVENT_WEIGHTS", "item.viewed"),
             ("CACHE_TTL", "0"),
             ("RECOMPUTE_ON_START", "maybe"),
+            ("INCREMENTAL_GRACE", "soon"),
+            ("HOT_CACHE_ENTRIES", "-1"),
         ] {
             let err = with(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");

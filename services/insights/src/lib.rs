@@ -5,8 +5,12 @@
 //!
 //! - [`algo`]: the pure algorithms (no I/O), each unit-tested on its own.
 //! - [`compute`]: raw events in, a [`compute::Snapshot`] of every result out (pure).
+//! - [`incremental`]: [`incremental::RecState`], the recommendation model folded
+//!   forward batch by batch, and the list deltas written to Redis (pure).
 //! - [`store`]: [`store::EventStore`], reads the analytics service's `events` collection.
+//! - [`state`]: [`state::StateStore`], the recommendation state persisted in MongoDB.
 //! - [`cache`]: [`cache::Cache`], generations of results in Redis.
+//! - [`hot`]: [`hot::HotCache`], finished list bodies in process, in front of Redis.
 //! - [`service`]: [`Insights`] (recompute, reads), parameter checks, admin, routes.
 //! - [`config`]: [`Config`], the environment.
 //! - [`error`]: [`Error`], mapped to problem+json once.
@@ -19,8 +23,11 @@ pub mod cache;
 pub mod compute;
 pub mod config;
 pub mod error;
+pub mod hot;
+pub mod incremental;
 pub mod service;
 pub mod startup;
+pub mod state;
 pub mod store;
 
 pub use config::Config;

@@ -8,8 +8,10 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
     Config, Insights,
-    cache::Cache,
+    cache::{Cache, listen_for_updates},
+    hot::HotCache,
     service::{Admin, routes},
+    state::StateStore,
     store::EventStore,
 };
 
@@ -48,9 +50,24 @@ impl Application {
         let redis = Redis::connect(&config.redis_url, metrics.clone())
             .context("Failed to set up the Redis client")?;
         let store = EventStore::new(mongo.clone(), &config.database, &config.collection);
-        let cache = Cache::new(redis.clone(), &config.redis_prefix, config.cache_ttl);
+        let state = StateStore::new(&mongo, &config.database);
+        let hot = HotCache::new(config.hot_ttl, config.hot_entries);
+        let cache = Cache::new(redis.clone(), &config.redis_prefix, config.cache_ttl, hot);
+        // A second client for the pub/sub subscription (a subscribed
+        // connection cannot run commands).
+        let updates = redis::Client::open(machina_kit::hosts::rewrite_url(
+            config.redis_url.expose(),
+        ))
+        .context("Failed to set up the Redis subscription client")?;
         let admin = Admin::new(config.admin_token.clone(), config.jwt.clone());
-        let insights = Arc::new(Insights::new(store, cache, config.params.clone(), admin));
+        let insights = Arc::new(Insights::new(
+            store,
+            state,
+            cache.clone(),
+            config.params.clone(),
+            config.step.clone(),
+            admin,
+        ));
 
         // Readiness is Redis only: reads never touch MongoDB, so a MongoDB
         // outage must not take cached answers out of rotation.
@@ -66,10 +83,15 @@ impl Application {
                 config.recompute_interval,
                 config.recompute_on_start,
             )),
+            tokio::spawn(schedule_steps(
+                Arc::clone(&insights),
+                config.incremental_interval,
+            )),
             tokio::spawn(poll_generation(
                 Arc::clone(&insights),
                 config.generation_poll,
             )),
+            tokio::spawn(listen_for_updates(cache, updates)),
         ]);
         Ok(Self {
             listener,
@@ -132,6 +154,21 @@ async fn schedule(insights: Arc<Insights>, interval: Option<Duration>, on_start:
 async fn run_once(insights: &Insights) {
     if let Err(err) = insights.recompute_when_free().await {
         tracing::warn!(error = %err, "scheduled recompute failed; keeping the previous results");
+    }
+}
+
+/// Folds new events into the recommendations every `interval`.
+async fn schedule_steps(insights: Arc<Insights>, interval: Option<Duration>) {
+    let Some(interval) = interval else { return };
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match insights.step_when_free().await {
+            Ok(_) => {}
+            Err(crate::Error::Busy) => tracing::debug!("another replica is computing; step skipped"),
+            Err(err) => tracing::warn!(error = %err, "incremental step failed; the next one retries"),
+        }
     }
 }
 

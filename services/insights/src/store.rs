@@ -20,6 +20,15 @@ pub enum StoreError {
     /// The query or cursor failed.
     #[error("reading events from MongoDB failed")]
     Query(#[source] mongodb::error::Error),
+    /// Reading or writing the persisted model state failed.
+    #[error("{action} the recommendation state in MongoDB failed")]
+    State {
+        /// What was being done, e.g. "writing".
+        action: &'static str,
+        /// The driver's error.
+        #[source]
+        source: mongodb::error::Error,
+    },
 }
 
 /// The raw events collection.
@@ -52,12 +61,30 @@ impl EventStore {
 
     /// Every event with `since_ms <= ts < until_ms`.
     pub async fn load(&self, since_ms: i64, until_ms: i64) -> Result<Loaded, StoreError> {
-        let filter = doc! { "ts": {
+        self.find(doc! { "ts": {
             "$gte": DateTime::from_millis(since_ms),
             "$lt": DateTime::from_millis(until_ms),
-        } };
+        } })
+        .await
+    }
+
+    /// Every event received at or after `received_from_ms` whose `ts` is at or
+    /// after `since_ms` (older ones are outside the lookback window).
+    pub async fn load_received(
+        &self,
+        received_from_ms: i64,
+        since_ms: i64,
+    ) -> Result<Loaded, StoreError> {
+        self.find(doc! {
+            "receivedAt": { "$gte": DateTime::from_millis(received_from_ms) },
+            "ts": { "$gte": DateTime::from_millis(since_ms) },
+        })
+        .await
+    }
+
+    async fn find(&self, filter: Document) -> Result<Loaded, StoreError> {
         let projection = doc! {
-            "_id": 0, "type": 1, "ts": 1, "actorId": 1, "anonymousId": 1,
+            "_id": 1, "type": 1, "ts": 1, "receivedAt": 1, "actorId": 1, "anonymousId": 1,
             "properties.itemId": 1, "properties.category": 1,
         };
         let mut cursor = self
@@ -85,12 +112,24 @@ pub fn decode(document: &Document) -> Option<Event> {
     let user = id(document.get("actorId")).or_else(|| id(document.get("anonymousId")));
     let properties = document.get_document("properties").ok();
     Some(Event {
+        id: document.get("_id").and_then(event_id),
+        received_ms: document
+            .get_datetime("receivedAt")
+            .map_or(ts_ms, |d| d.timestamp_millis()),
         kind,
         ts_ms,
         user,
         item: properties.and_then(|p| id(p.get("itemId"))),
         category: properties.and_then(|p| id(p.get("category"))),
     })
+}
+
+/// An event id as text (the analytics service uses strings; ObjectIds as hex).
+fn event_id(value: &Bson) -> Option<String> {
+    match value {
+        Bson::ObjectId(oid) => Some(oid.to_hex()),
+        other => id(Some(other)),
+    }
 }
 
 /// An id as text: strings as they are, integers printed (item ids are often numeric).
@@ -119,6 +158,7 @@ mod tests {
         assert_eq!(e.user.as_deref(), Some("anon"));
         assert_eq!(e.item.as_deref(), Some("7"));
         assert_eq!(e.category.as_deref(), Some("books"));
+        assert_eq!((e.id.as_deref(), e.received_ms), (Some("e1"), 43));
     }
 
     #[test]

@@ -78,12 +78,15 @@ pub fn spec() -> Value {
                 "summary": "What the current generation holds",
                 "responses": merge(json!({ "200": ok("Status") }), read_errors(&[])) } },
             "/v1/insights/recompute": { "post": {
-                "summary": "Recompute now (admin: INSIGHTS_ADMIN_TOKEN or a JWT with scope insights:admin)",
+                "summary": "Recompute now, or fold in the events received since the last step (admin: INSIGHTS_ADMIN_TOKEN or a JWT with scope insights:admin)",
                 "security": [{ "bearer": [] }],
+                "parameters": [param("mode", "query", false, json!({ "type": "string", "enum": ["full", "incremental"], "default": "full" }),
+                    "`full`: every result from the lookback window, a new generation; `incremental`: recommendations only, from the events received since the watermark, changed lists rewritten in place (answer: `{mode, applied, duplicates, userLists, itemLists, ...}`)")],
                 "responses": merge(json!({ "200": ok("Status") }), json!({
                     "401": problem("missing or invalid token"),
                     "403": problem("not an admin, or admin access not configured"),
-                    "409": problem("a recompute is already running"),
+                    "400": problem("unknown mode"),
+                    "409": problem("a recompute is already running (here or in another replica)"),
                     "503": problem("MongoDB or Redis is down") })) } },
         },
         "components": {

@@ -8,13 +8,14 @@
 //! | GET  | `/v1/insights/trends?dimension=item\|type&limit=N` | rising items and event types |
 //! | GET  | `/v1/insights/anomalies?series=events` | anomalies of one hourly series |
 //! | GET  | `/v1/insights/status` | what the current generation holds |
-//! | POST | `/v1/insights/recompute` | recompute now (admin) |
+//! | POST | `/v1/insights/recompute?mode=full\|incremental` | recompute now, or fold in new events (admin) |
 //! | GET  | `/openapi.json` | the OpenAPI document |
 
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
@@ -70,7 +71,8 @@ async fn similar(
 }
 
 /// `{"<id_field>": id, "generation": G, "source": "personalized"|"fallback", "items": [...]}`,
-/// assembled from the cached JSON elements without re-parsing them.
+/// from the in-process cache, else assembled from the cached JSON elements
+/// without re-parsing them (and remembered in process).
 async fn list_response(
     s: &Insights,
     kind: ListKind,
@@ -78,6 +80,35 @@ async fn list_response(
     id: &str,
     k: usize,
 ) -> Result<Response, ApiError> {
+    let hot = s.cache().hot();
+    if let Some(body) = hot.get(kind, id, k) {
+        return Ok(json_body(body));
+    }
+    let epoch = hot.epoch();
+    let body = Bytes::from(list_body(s, kind, id_field, id, k).await?);
+    hot.put(epoch, kind, id, k, body.clone());
+    Ok(json_body(body))
+}
+
+fn json_body(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The body of a list response, from Redis.
+async fn list_body(
+    s: &Insights,
+    kind: ListKind,
+    id_field: &str,
+    id: &str,
+    k: usize,
+) -> Result<String, ApiError> {
     let generation = s.generation().await?;
     let cache = s.cache();
     let mut items = cache
@@ -101,19 +132,11 @@ async fn list_response(
         }
         items.truncate(k);
     }
-    let body = format!(
+    Ok(format!(
         "{{\"{id_field}\":{},\"generation\":{generation},\"source\":\"{source}\",\"items\":[{}]}}",
         json_string(id),
         items.join(",")
-    );
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    ))
 }
 
 async fn trends(State(s): Shared, Query(q): Params) -> Result<Response, ApiError> {
@@ -164,8 +187,17 @@ async fn status(State(s): Shared) -> Result<Response, ApiError> {
     Ok(Json(parse(raw)?).into_response())
 }
 
-async fn recompute(State(s): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+/// `?mode=full` (default) or `?mode=incremental`.
+async fn recompute(
+    State(s): Shared,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Result<Response, ApiError> {
+    let mode = query::one_of(&q, "mode", &["full", "incremental"])?;
     s.admin().authorize(&headers).await?;
+    if mode == Some("incremental") {
+        return Ok(Json(s.step().await?).into_response());
+    }
     let summary = s.recompute().await?;
     Ok(Json(summary).into_response())
 }

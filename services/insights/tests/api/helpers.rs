@@ -215,6 +215,20 @@ impl TestApp {
         reply(request.send().await.expect("request sent")).await
     }
 
+    /// Runs an incremental step as admin and returns its outcome.
+    pub async fn step(&self) -> Value {
+        let request = self
+            .client
+            .post(format!(
+                "{}/v1/insights/recompute?mode=incremental",
+                self.address
+            ))
+            .bearer_auth(ADMIN_TOKEN);
+        reply(request.send().await.expect("request sent"))
+            .await
+            .expect(StatusCode::OK)
+    }
+
     /// Recomputes as admin and returns the summary.
     pub async fn recompute(&self) -> Value {
         self.recompute_with(Some(ADMIN_TOKEN))

@@ -5,5 +5,6 @@
 mod cache;
 mod errors;
 mod helpers;
+mod incremental;
 mod insights;
 mod recommendations;

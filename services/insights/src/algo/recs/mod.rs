@@ -3,16 +3,20 @@
 //! - [`model`]: [`Model::train`] builds user profiles (weighted, optionally
 //!   time-decayed), item–item cosine neighbours and the popularity ranking;
 //!   [`Model::for_user`] and [`Model::similar`] answer queries.
+//! - [`profiles`]: [`Profiles`], the accumulated (user, item) weights the
+//!   model is derived from; folding events in batches gives the same profiles.
 //! - [`diversity`]: MMR re-ranking and a per-category cap.
 //! - [`evaluate`]: leave-last-out split and hit-rate@k against popularity.
 
 pub mod diversity;
 pub mod evaluate;
 pub mod model;
+pub mod profiles;
 
 use serde::Serialize;
 
 pub use model::Model;
+pub use profiles::Profiles;
 
 /// One implicit-feedback signal: `user` did something to `item`.
 #[derive(Debug, Clone, PartialEq)]

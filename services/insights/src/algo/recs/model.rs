@@ -8,11 +8,12 @@
 //! are the neighbours of their items, scored `Σ profile weight × similarity`,
 //! seen items removed, re-ranked by MMR and padded with popular items.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{
     Interaction, Reason, RecParams, Scored,
     diversity::{Candidate, mmr},
+    profiles::Profiles,
 };
 
 /// A trained model: immutable, cheap to query.
@@ -22,8 +23,9 @@ pub struct Model {
     index: HashMap<String, u32>,
     categories: Vec<Option<u32>>,
     neighbours: Vec<Vec<(u32, f32)>>,
-    /// Every item a user interacted with, weighted, most recent first.
-    profiles: HashMap<String, Vec<(u32, f64)>>,
+    /// Every item a user interacted with, weighted, most recent first
+    /// (ordered, so the similarity sums run in one order: equal input, equal bits).
+    profiles: BTreeMap<String, Vec<(u32, f64)>>,
     /// Items by decreasing popularity, with the score normalised to `[0, 1]`.
     popular: Vec<(u32, f64)>,
     params: RecParams,
@@ -38,26 +40,30 @@ impl Model {
         now_ms: i64,
         params: &RecParams,
     ) -> Self {
+        let profiles = Profiles::of(interactions, now_ms, params.half_life_ms);
+        let categories: BTreeMap<String, String> = categories
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Self::derive(&profiles, &categories, params)
+    }
+
+    /// The model of accumulated `profiles`: a pure function of its input, so
+    /// profiles built incrementally give the model a full recompute gives.
+    pub fn derive(
+        profiles: &Profiles,
+        categories: &BTreeMap<String, String>,
+        params: &RecParams,
+    ) -> Self {
         let mut model = Self {
             params: params.clone(),
             ..Self::default()
         };
-        // (user, item) -> (decayed weight, last seen)
-        let mut raw: HashMap<&str, HashMap<u32, (f64, i64)>> = HashMap::new();
-        for event in interactions {
-            let item = model.intern(&event.item);
-            let decay = match params.half_life_ms {
-                Some(h) if h > 0 => 0.5f64.powf((now_ms - event.ts_ms).max(0) as f64 / h as f64),
-                _ => 1.0,
-            };
-            let entry = raw
-                .entry(&event.user)
-                .or_default()
-                .entry(item)
-                .or_insert((0.0, i64::MIN));
-            entry.0 += event.weight.max(0.0) * decay;
-            entry.1 = entry.1.max(event.ts_ms);
-        }
+        // Items interned in sorted order: indices do not depend on arrival order.
+        let items: BTreeSet<&String> = profiles.users.values().flat_map(|p| p.keys()).collect();
+        items.into_iter().for_each(|item| {
+            model.intern(item);
+        });
         let mut category_ids: HashMap<&str, u32> = HashMap::new();
         model.categories = model
             .items
@@ -70,17 +76,17 @@ impl Model {
             })
             .collect();
         let mut popularity = vec![0.0f64; model.items.len()];
-        for (user, items) in raw {
-            let mut profile: Vec<(u32, f64, i64)> = items
-                .into_iter()
-                .map(|(item, (w, last))| (item, (1.0 + w).ln(), last))
+        for (user, cells) in &profiles.users {
+            let mut profile: Vec<(u32, f64, i64)> = cells
+                .iter()
+                .map(|(item, cell)| (model.index[item], (1.0 + cell.weight).ln(), cell.last_ms))
                 .collect();
             profile.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
             for &(item, w, _) in &profile {
                 popularity[item as usize] += w;
             }
             let profile = profile.into_iter().map(|(i, w, _)| (i, w)).collect();
-            model.profiles.insert(user.to_owned(), profile);
+            model.profiles.insert(user.clone(), profile);
         }
         model.neighbours = cosine_neighbours(&model.profiles, model.items.len(), params);
         let top = popularity
@@ -258,7 +264,7 @@ impl Model {
 
 /// Top `params.neighbours` cosine neighbours of every item.
 fn cosine_neighbours(
-    profiles: &HashMap<String, Vec<(u32, f64)>>,
+    profiles: &BTreeMap<String, Vec<(u32, f64)>>,
     n_items: usize,
     params: &RecParams,
 ) -> Vec<Vec<(u32, f32)>> {
