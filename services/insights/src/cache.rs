@@ -383,7 +383,9 @@ pub async fn listen_for_updates(cache: Cache, client: redis::Client) {
                 }
                 Err(err) => tracing::debug!(error = %err, "cannot subscribe to insights updates"),
             },
-            Err(err) => tracing::debug!(error = %err, "cannot open the insights updates subscription"),
+            Err(err) => {
+                tracing::debug!(error = %err, "cannot open the insights updates subscription")
+            }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

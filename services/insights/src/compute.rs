@@ -205,8 +205,16 @@ pub fn full(events: &[Event], now_ms: i64, params: &ComputeParams) -> (Snapshot,
         fallback: lists.fallback.clone(),
         trends,
         series,
-        users: lists.users.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        items: lists.items.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        users: lists
+            .users
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        items: lists
+            .items
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
     (snapshot, state, lists)
 }

@@ -113,10 +113,9 @@ impl Config {
             recompute_interval: (!interval.is_zero()).then_some(interval),
             incremental_interval: (!incremental.is_zero()).then_some(incremental),
             step: StepParams {
-                grace_ms: millis(vars.duration_or(
-                    "INCREMENTAL_GRACE",
-                    Duration::from_secs(5 * 60),
-                )?),
+                grace_ms: millis(
+                    vars.duration_or("INCREMENTAL_GRACE", Duration::from_secs(5 * 60))?,
+                ),
             },
             hot_ttl: vars.duration_or("HOT_CACHE_TTL", Duration::from_secs(2))?,
             hot_entries: vars.or("HOT_CACHE_ENTRIES", "a non-negative integer", 100_000)?,

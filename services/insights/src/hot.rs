@@ -179,7 +179,13 @@ mod tests {
         assert_eq!(c.get(ListKind::Item, "i", 3), None);
         let c = HotCache::new(Duration::from_secs(60), 3);
         for n in 0..7 {
-            c.put(c.epoch(), ListKind::Item, &format!("i{n}"), 3, Bytes::from_static(b"x"));
+            c.put(
+                c.epoch(),
+                ListKind::Item,
+                &format!("i{n}"),
+                3,
+                Bytes::from_static(b"x"),
+            );
         }
         assert!(c.len() <= 3, "{}", c.len());
         let off = HotCache::new(Duration::ZERO, 10);

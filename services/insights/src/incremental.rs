@@ -210,7 +210,13 @@ mod tests {
     /// A random stream: 25 users, 30 items in 4 categories, views, carts,
     /// purchases, page views without an item, anonymous-less events without a user.
     fn stream(rng: &mut Rng, n: usize, start_ms: i64) -> Vec<Event> {
-        let kinds = ["item.viewed", "item.viewed", "item.added_to_cart", "item.purchased", "page.viewed"];
+        let kinds = [
+            "item.viewed",
+            "item.viewed",
+            "item.added_to_cart",
+            "item.purchased",
+            "page.viewed",
+        ];
         (0..n)
             .map(|k| {
                 let kind = kinds[rng.below(kinds.len())];
@@ -242,7 +248,12 @@ mod tests {
     }
 
     /// Folds `batch`, derives the lists and applies the delta to `served`, as a step does.
-    fn step(state: &mut RecState, served: &mut Lists, batch: &[Event], p: &ComputeParams) -> (Folded, Delta) {
+    fn step(
+        state: &mut RecState,
+        served: &mut Lists,
+        batch: &[Event],
+        p: &ComputeParams,
+    ) -> (Folded, Delta) {
         let folded = state.fold(batch, &p.weights, true);
         let lists = Lists::of(&state.model(&p.recs), &state.trending, p.recs.list_len);
         let delta = served.delta(&lists);
@@ -272,13 +283,22 @@ mod tests {
                 let mut batch: Vec<Event> = events[replay_from..at].to_vec();
                 batch.extend_from_slice(&events[at..end]);
                 let (folded, _) = step(&mut state, &mut served, &batch, &p);
-                assert_eq!(folded.duplicates, events[replay_from..at].iter().filter(|e| interaction(e, &p.weights).is_some()).count());
+                assert_eq!(
+                    folded.duplicates,
+                    events[replay_from..at]
+                        .iter()
+                        .filter(|e| interaction(e, &p.weights).is_some())
+                        .count()
+                );
                 at = end;
             }
             assert_eq!(state.profiles, full_state.profiles, "seed {seed}");
             assert_eq!(state.categories, full_state.categories, "seed {seed}");
             assert_eq!(state.watermark_ms, full_state.watermark_ms, "seed {seed}");
-            assert_eq!(served, full_lists, "seed {seed}: the served lists differ from a full recompute");
+            assert_eq!(
+                served, full_lists,
+                "seed {seed}: the served lists differ from a full recompute"
+            );
             assert!(!served.users.is_empty() && !served.items.is_empty());
         }
     }
@@ -312,9 +332,19 @@ mod tests {
         state.fold(&events, &p.weights, true);
         let keep_from = events[60].received_ms;
         state.prune(keep_from);
-        assert!(state.applied.values().flatten().all(|(_, at)| *at >= keep_from));
+        assert!(
+            state
+                .applied
+                .values()
+                .flatten()
+                .all(|(_, at)| *at >= keep_from)
+        );
         // What the next read can return (received at or after keep_from) is still recognised.
-        let recent: Vec<Event> = events.iter().filter(|e| e.received_ms >= keep_from).cloned().collect();
+        let recent: Vec<Event> = events
+            .iter()
+            .filter(|e| e.received_ms >= keep_from)
+            .cloned()
+            .collect();
         let again = state.fold(&recent, &p.weights, true);
         assert_eq!(again.applied, 0);
     }

@@ -55,10 +55,9 @@ impl Application {
         let cache = Cache::new(redis.clone(), &config.redis_prefix, config.cache_ttl, hot);
         // A second client for the pub/sub subscription (a subscribed
         // connection cannot run commands).
-        let updates = redis::Client::open(machina_kit::hosts::rewrite_url(
-            config.redis_url.expose(),
-        ))
-        .context("Failed to set up the Redis subscription client")?;
+        let updates =
+            redis::Client::open(machina_kit::hosts::rewrite_url(config.redis_url.expose()))
+                .context("Failed to set up the Redis subscription client")?;
         let admin = Admin::new(config.admin_token.clone(), config.jwt.clone());
         let insights = Arc::new(Insights::new(
             store,
@@ -166,8 +165,12 @@ async fn schedule_steps(insights: Arc<Insights>, interval: Option<Duration>) {
         ticker.tick().await;
         match insights.step_when_free().await {
             Ok(_) => {}
-            Err(crate::Error::Busy) => tracing::debug!("another replica is computing; step skipped"),
-            Err(err) => tracing::warn!(error = %err, "incremental step failed; the next one retries"),
+            Err(crate::Error::Busy) => {
+                tracing::debug!("another replica is computing; step skipped")
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "incremental step failed; the next one retries")
+            }
         }
     }
 }

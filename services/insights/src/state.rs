@@ -106,7 +106,9 @@ impl StateStore {
             .await
             .map_err(read)?;
         while let Some(d) = cursor.try_next().await.map_err(read)? {
-            let Ok(user) = d.get_str("user") else { continue };
+            let Ok(user) = d.get_str("user") else {
+                continue;
+            };
             let cells = docs(d.get_array("items").ok())
                 .filter_map(|c| {
                     let cell = Cell {
@@ -132,7 +134,9 @@ impl StateStore {
             .map_err(read)?;
         while let Some(d) = cursor.try_next().await.map_err(read)? {
             if let (Ok(item), Ok(category)) = (d.get_str("item"), d.get_str("category")) {
-                state.categories.insert(item.to_owned(), category.to_owned());
+                state
+                    .categories
+                    .insert(item.to_owned(), category.to_owned());
             }
         }
         Ok(Some(Stored { epoch, state }))

@@ -62,10 +62,7 @@ pub enum Outcome {
 impl Insights {
     /// One incremental step ([`crate::Error::Busy`] if a compute is running).
     pub async fn step(&self) -> Result<Outcome> {
-        let mut live = self
-            .running
-            .try_lock()
-            .map_err(|_| crate::Error::Busy)?;
+        let mut live = self.running.try_lock().map_err(|_| crate::Error::Busy)?;
         self.locked(|| self.step_locked(&mut live)).await
     }
 
@@ -117,9 +114,7 @@ impl Insights {
         let params = self.params.clone();
         let (current, folded, lists, delta) = tokio::task::spawn_blocking(move || {
             let mut current = current;
-            let folded = current
-                .state
-                .fold(&loaded.events, &params.weights, true);
+            let folded = current.state.fold(&loaded.events, &params.weights, true);
             current.state.prune(current.state.watermark_ms - grace_ms);
             let model = current.state.model(&params.recs);
             let lists = Lists::of(&model, &current.state.trending, params.recs.list_len);

@@ -72,11 +72,41 @@ async fn new_events_are_folded_in_exactly_once_and_survive_a_restart() {
 
     // A newcomer views three items of cluster 1; u0 (cluster 0) buys two of them.
     let fresh = vec![
-        event(1_000, "item.viewed", now - 3_000, Some("newcomer"), Some("c1-i0")),
-        event(1_001, "item.viewed", now - 2_000, Some("newcomer"), Some("c1-i1")),
-        event(1_002, "item.viewed", now - 1_000, Some("newcomer"), Some("c1-i2")),
-        event(1_003, "item.purchased", now - 900, Some("u0"), Some("c1-i3")),
-        event(1_004, "item.purchased", now - 800, Some("u0"), Some("c1-i4")),
+        event(
+            1_000,
+            "item.viewed",
+            now - 3_000,
+            Some("newcomer"),
+            Some("c1-i0"),
+        ),
+        event(
+            1_001,
+            "item.viewed",
+            now - 2_000,
+            Some("newcomer"),
+            Some("c1-i1"),
+        ),
+        event(
+            1_002,
+            "item.viewed",
+            now - 1_000,
+            Some("newcomer"),
+            Some("c1-i2"),
+        ),
+        event(
+            1_003,
+            "item.purchased",
+            now - 900,
+            Some("u0"),
+            Some("c1-i3"),
+        ),
+        event(
+            1_004,
+            "item.purchased",
+            now - 800,
+            Some("u0"),
+            Some("c1-i4"),
+        ),
     ];
     app.insert(fresh).await;
     let outcome = app.step().await;
@@ -95,19 +125,35 @@ async fn new_events_are_folded_in_exactly_once_and_survive_a_restart() {
     assert_eq!(newcomer["generation"], generation);
     let recs = items(&newcomer);
     assert!(
-        recs.iter().all(|i| i.starts_with("c1-") && !["c1-i0", "c1-i1", "c1-i2"].contains(&i.as_str())),
+        recs.iter()
+            .all(|i| i.starts_with("c1-") && !["c1-i0", "c1-i1", "c1-i2"].contains(&i.as_str())),
         "cluster-1 items the newcomer has not seen: {recs:?}"
     );
-    let u0 = items(&app.get("/v1/recommendations/users/u0?k=50").await.expect(StatusCode::OK));
-    assert!(!u0.iter().any(|i| i == "c1-i3" || i == "c1-i4"), "bought items are seen: {u0:?}");
+    let u0 = items(
+        &app.get("/v1/recommendations/users/u0?k=50")
+            .await
+            .expect(StatusCode::OK),
+    );
+    assert!(
+        !u0.iter().any(|i| i == "c1-i3" || i == "c1-i4"),
+        "bought items are seen: {u0:?}"
+    );
 
     // The grace window re-reads the same events: nothing is counted twice.
     let again = app.step().await;
     assert_eq!(again["applied"], 0, "{again}");
     assert_eq!(again["duplicates"], 5, "{again}");
-    assert_eq!((again["userLists"].clone(), again["itemLists"].clone()), (0.into(), 0.into()), "{again}");
+    assert_eq!(
+        (again["userLists"].clone(), again["itemLists"].clone()),
+        (0.into(), 0.into()),
+        "{again}"
+    );
     let mark = watermark(&app).await;
-    assert_eq!(mark, now - 800 + 5, "the watermark is the latest receivedAt");
+    assert_eq!(
+        mark,
+        now - 800 + 5,
+        "the watermark is the latest receivedAt"
+    );
 
     // A fresh replica (nothing in memory, as after a restart) continues from
     // the persisted state and watermark. (`app` stays alive: dropping it would
@@ -116,17 +162,34 @@ async fn new_events_are_folded_in_exactly_once_and_survive_a_restart() {
     let resumed = restarted.step().await;
     assert_eq!(resumed["mode"], "incremental", "{resumed}");
     assert_eq!(resumed["reloaded"], true, "{resumed}");
-    assert_eq!((resumed["applied"].clone(), resumed["duplicates"].clone()), (0.into(), 5.into()), "{resumed}");
+    assert_eq!(
+        (resumed["applied"].clone(), resumed["duplicates"].clone()),
+        (0.into(), 5.into()),
+        "{resumed}"
+    );
     let same = restarted
         .get("/v1/recommendations/users/newcomer?k=3")
         .await
         .expect(StatusCode::OK);
-    assert_eq!(same, newcomer, "the restart neither lost nor double-counted events");
+    assert_eq!(
+        same, newcomer,
+        "the restart neither lost nor double-counted events"
+    );
     restarted
-        .insert(vec![event(1_005, "item.viewed", now_ms(), Some("later"), Some("c0-i1"))])
+        .insert(vec![event(
+            1_005,
+            "item.viewed",
+            now_ms(),
+            Some("later"),
+            Some("c0-i1"),
+        )])
         .await;
     let next = restarted.step().await;
-    assert_eq!((next["applied"].clone(), next["reloaded"].clone()), (1.into(), false.into()), "{next}");
+    assert_eq!(
+        (next["applied"].clone(), next["reloaded"].clone()),
+        (1.into(), false.into()),
+        "{next}"
+    );
     assert!(watermark(&restarted).await > mark);
     let later = restarted
         .get("/v1/recommendations/users/later?k=3")
@@ -144,7 +207,11 @@ async fn another_replicas_hot_cache_is_emptied_by_the_announcement() {
     // A TTL far beyond the test: only the pub/sub announcement can refresh it.
     let reader = spawn_with(
         &isolation,
-        &[("INCREMENTAL_INTERVAL", "0"), ("HOT_CACHE_TTL", "1h"), ("GENERATION_POLL", "1h")],
+        &[
+            ("INCREMENTAL_INTERVAL", "0"),
+            ("HOT_CACHE_TTL", "1h"),
+            ("GENERATION_POLL", "1h"),
+        ],
     )
     .await;
     let now = now_ms();
@@ -153,9 +220,19 @@ async fn another_replicas_hot_cache_is_emptied_by_the_announcement() {
     let path = "/v1/recommendations/users/newcomer?k=3";
     let cold = reader.get(path).await.expect(StatusCode::OK);
     assert_eq!(cold["source"], "fallback");
-    assert_eq!(reader.get(path).await.expect(StatusCode::OK), cold, "served from the hot cache");
+    assert_eq!(
+        reader.get(path).await.expect(StatusCode::OK),
+        cold,
+        "served from the hot cache"
+    );
     writer
-        .insert(vec![event(2_000, "item.viewed", now - 1_000, Some("newcomer"), Some("c0-i0"))])
+        .insert(vec![event(
+            2_000,
+            "item.viewed",
+            now - 1_000,
+            Some("newcomer"),
+            Some("c0-i0"),
+        )])
         .await;
     assert_eq!(writer.step().await["applied"], 1);
     let mut seen = cold;

@@ -95,7 +95,11 @@ mod tests {
     #[test]
     fn decay_is_measured_from_the_anchor_and_later_events_count_fully() {
         let p = Profiles::of(
-            &[i("u", "a", 2.0, 0), i("u", "a", 1.0, 200), i("u", "b", 1.0, 50)],
+            &[
+                i("u", "a", 2.0, 0),
+                i("u", "a", 1.0, 200),
+                i("u", "b", 1.0, 50),
+            ],
             100,
             Some(100),
         );
@@ -108,7 +112,11 @@ mod tests {
 
     #[test]
     fn batches_add_up_to_the_whole() {
-        let events = [i("u", "a", 1.0, 5), i("v", "a", 3.0, 7), i("u", "b", 5.0, 9)];
+        let events = [
+            i("u", "a", 1.0, 5),
+            i("v", "a", 3.0, 7),
+            i("u", "b", 5.0, 9),
+        ];
         let whole = Profiles::of(&events, 10, Some(4));
         let mut parts = Profiles::new(10, Some(4));
         events.iter().for_each(|e| parts.add(e));
