@@ -193,8 +193,8 @@ async fn recompute(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Result<Response, ApiError> {
-    let mode = query::one_of(&q, "mode", &["full", "incremental"])?;
     s.admin().authorize(&headers).await?;
+    let mode = query::one_of(&q, "mode", &["full", "incremental"])?;
     if mode == Some("incremental") {
         return Ok(Json(s.step().await?).into_response());
     }
