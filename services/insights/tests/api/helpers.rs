@@ -4,6 +4,7 @@
 use machina_devenv::{BackingServices, unique_database_name, unique_redis_prefix};
 use machina_insights::{Application, Config};
 use machina_kit::Vars;
+pub use machina_testkit::Reply;
 use mongodb::bson::{DateTime, Document, doc};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -152,34 +153,6 @@ pub fn event(
     d
 }
 
-/// A response: status, content type and JSON body (`Null` when not JSON).
-pub struct Reply {
-    pub status: StatusCode,
-    pub content_type: String,
-    pub body: Value,
-}
-
-impl Reply {
-    /// Asserts the status, printing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self.body
-    }
-
-    /// Asserts a problem+json error with `status` and returns the body.
-    #[track_caller]
-    pub fn problem(self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "{}",
-            self.body
-        );
-        self.body
-    }
-}
-
 impl TestApp {
     /// Inserts raw events, as the analytics service would have stored them.
     pub async fn insert(&self, events: Vec<Document>) {
@@ -202,7 +175,7 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        reply(response).await
+        Reply::read(response).await
     }
 
     pub async fn recompute_with(&self, token: Option<&str>) -> Reply {
@@ -212,7 +185,7 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        reply(request.send().await.expect("request sent")).await
+        Reply::send(request).await
     }
 
     /// Runs an incremental step as admin and returns its outcome.
@@ -224,9 +197,7 @@ impl TestApp {
                 self.address
             ))
             .bearer_auth(ADMIN_TOKEN);
-        reply(request.send().await.expect("request sent"))
-            .await
-            .expect(StatusCode::OK)
+        Reply::send(request).await.expect(StatusCode::OK)
     }
 
     /// Recomputes as admin and returns the summary.
@@ -234,21 +205,5 @@ impl TestApp {
         self.recompute_with(Some(ADMIN_TOKEN))
             .await
             .expect(StatusCode::OK)
-    }
-}
-
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = response.bytes().await.expect("body read");
-    Reply {
-        status,
-        content_type,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     }
 }
