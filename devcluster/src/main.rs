@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use machina_devcluster::{Config, DevCluster};
-use machina_devcluster_node::{ImageMap, NodeConfig};
+use machina_devcluster_node::{ImageMap, KubeletMode, NodeConfig};
 
 /// A local Kubernetes API surrogate for development and end-to-end tests.
 #[derive(Debug, Parser)]
@@ -47,6 +47,10 @@ struct Args {
         default_value = ".machina/devcluster/node"
     )]
     state_dir: PathBuf,
+    /// How the kubelet runs pods: `process` (local processes from the image mapping) or
+    /// `simulated` (kwok-style: pods reported Running and Ready without processes).
+    #[arg(long, env = "DEVCLUSTER_KUBELET", default_value = "process")]
+    kubelet: KubeletMode,
 }
 
 /// Starts the node side (controllers, process kubelet, Service proxy and hosts files,
@@ -64,6 +68,7 @@ fn start_node(
     let mut config = NodeConfig::new(images, workspace, state_dir);
     // Pods that call the API (the gateway's pipeline discovery) read the same kubeconfig.
     config.pod_kubeconfig = Some(std::path::absolute(&args.kubeconfig)?);
+    config.kubelet = args.kubelet;
     Ok(tokio::spawn(async move {
         let stopped = async {
             let _ = stop.await;

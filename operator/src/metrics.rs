@@ -1,6 +1,8 @@
 //! Prometheus metrics of the reconcilers, prefixed `machina_operator_`:
 //! `reconciliations_total{controller}`, `reconcile_errors_total{controller,error}` (the
-//! error label is [`crate::Error::metric_label`]) and `reconcile_duration_seconds{controller}`.
+//! error label is [`crate::Error::metric_label`]), `reconcile_duration_seconds{controller}`
+//! and `provision_duration_seconds{controller,backend}` (time spent in calls to MongoDB and
+//! RabbitMQ, so a slow reconcile can be told apart from a slow backend).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +28,15 @@ pub struct ErrorLabels {
     pub error: String,
 }
 
+/// Labels of the provisioning histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProvisionLabels {
+    /// The controller that provisioned.
+    pub controller: String,
+    /// `mongodb` or `rabbitmq`.
+    pub backend: String,
+}
+
 /// Buckets of the duration histogram, in seconds (reconciles take milliseconds to seconds).
 const DURATION_BUCKETS: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -38,6 +49,8 @@ pub struct Metrics {
     pub errors: Family<ErrorLabels, Counter>,
     /// Duration of reconciles.
     pub duration: Family<ControllerLabels, Histogram>,
+    /// Duration of the calls to the external backends (one observation per provisioning).
+    pub provision: Family<ProvisionLabels, Histogram>,
     /// Where they are registered, for `/metrics`.
     pub registry: Arc<Registry>,
 }
@@ -47,6 +60,9 @@ impl Default for Metrics {
         let reconciliations = Family::<ControllerLabels, Counter>::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let duration = Family::<ControllerLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(DURATION_BUCKETS)
+        });
+        let provision = Family::<ProvisionLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(DURATION_BUCKETS)
         });
         let mut registry = Registry::with_prefix("machina_operator");
@@ -65,10 +81,16 @@ impl Default for Metrics {
             "Duration of reconciles, per controller",
             duration.clone(),
         );
+        registry.register(
+            "provision_duration_seconds",
+            "Time spent provisioning external resources, per controller and backend",
+            provision.clone(),
+        );
         Self {
             reconciliations,
             errors,
             duration,
+            provision,
             registry: Arc::new(registry),
         }
     }
@@ -96,6 +118,16 @@ impl Metrics {
                 error: error.metric_label().to_owned(),
             })
             .inc();
+    }
+
+    /// Records `elapsed` spent provisioning on `backend` for `controller`.
+    pub fn provisioned(&self, controller: &str, backend: &str, elapsed: std::time::Duration) {
+        self.provision
+            .get_or_create(&ProvisionLabels {
+                controller: controller.to_owned(),
+                backend: backend.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The metrics in the Prometheus text format.
@@ -127,6 +159,11 @@ mod tests {
     fn metrics_are_prefixed_and_labelled() {
         let metrics = Metrics::default();
         drop(metrics.reconcile("contentpipeline"));
+        metrics.provisioned(
+            "contentpipeline",
+            "mongodb",
+            std::time::Duration::from_millis(20),
+        );
         metrics.reconcile_failure(
             "contentpipeline",
             &crate::Error::GeneratePassword("rng".into()),
@@ -144,6 +181,10 @@ mod tests {
         );
         assert!(
             text.contains(r#"machina_operator_reconcile_duration_seconds_count{controller="contentpipeline"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"machina_operator_provision_duration_seconds_count{controller="contentpipeline",backend="mongodb"} 1"#),
             "{text}"
         );
     }

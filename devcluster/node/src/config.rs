@@ -32,6 +32,8 @@ pub struct NodeConfig {
     pub schedule_unbound: bool,
     /// Which parts run.
     pub parts: Parts,
+    /// How the kubelet runs pods: as processes, or simulated (no processes).
+    pub kubelet: KubeletMode,
     /// A kubeconfig for this cluster handed to pods as `KUBECONFIG` (unless their spec sets
     /// `automountServiceAccountToken: false`): the stand-in for a mounted service-account
     /// token, which kube clients (kube-rs, client-go) read before in-cluster config.
@@ -47,6 +49,31 @@ pub struct Parts {
     pub kubelet: bool,
     /// Cluster IPs, the TCP proxy, hosts files and LoadBalancer publishing.
     pub proxy: bool,
+}
+
+/// How the kubelet runs the pods bound to the node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KubeletMode {
+    /// Each container is a local process from the image mapping, with probes and restarts.
+    #[default]
+    Process,
+    /// kwok-style: pods are reported `Running` and `Ready` (Jobs' pods `Succeeded`) with an
+    /// IP and ready container statuses, and no process is started. For scale tests.
+    Simulated,
+}
+
+impl std::str::FromStr for KubeletMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "process" => Ok(Self::Process),
+            "simulated" => Ok(Self::Simulated),
+            other => Err(format!(
+                "unknown kubelet mode {other:?}: expected process or simulated"
+            )),
+        }
+    }
 }
 
 impl Default for Parts {
@@ -77,6 +104,7 @@ impl NodeConfig {
             max_grace: Duration::from_secs(10),
             schedule_unbound: true,
             parts: Parts::default(),
+            kubelet: KubeletMode::default(),
             pod_kubeconfig: None,
         }
     }

@@ -28,7 +28,7 @@ pub mod podenv;
 pub mod proxy;
 pub mod volumes;
 
-pub use config::{NodeConfig, Parts};
+pub use config::{KubeletMode, NodeConfig, Parts};
 pub use error::{Error, Result};
 pub use images::ImageMap;
 

@@ -2,6 +2,7 @@
 //! through kube-rs roll out as a local `redis-server`, the Deployment reports
 //! readyReplicas=1, the EndpointSlice follows the ready pod, and PING works through the
 //! Service's cluster address found in the node's hosts file.
+//! The simulated (kwok-style) kubelet: pods Ready without processes.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -12,7 +13,7 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use machina_devcluster::{Config, DevCluster};
 use machina_devcluster_node::backoff::Backoff;
-use machina_devcluster_node::{ImageMap, NodeConfig, hosts};
+use machina_devcluster_node::{ImageMap, KubeletMode, NodeConfig, hosts};
 use serde_json::json;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -370,6 +371,111 @@ async fn jobs_complete_and_unmapped_images_stay_pending_with_an_event() {
 
     let _ = stop_tx.send(());
     tokio::time::timeout(Duration::from_secs(60), node)
+        .await
+        .expect("node stops")
+        .expect("join")
+        .expect("node ok");
+    cluster.shutdown().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_kubelet_reports_pods_ready_without_processes() {
+    let cluster = DevCluster::start(Config {
+        graceful_pod_deletion: true,
+        ..Config::default()
+    })
+    .await
+    .expect("devcluster starts");
+    let client = cluster.client();
+    let state_dir = std::env::temp_dir().join(format!("devnode-e2e-sim-{}", std::process::id()));
+    // No process binds a pod IP and no Service is proxied here, so the blocks of the job
+    // test can be shared.
+    let mut config = node_config(&state_dir, 1);
+    config.kubelet = KubeletMode::Simulated;
+    config.parts.proxy = false;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let node = tokio::spawn(machina_devcluster_node::run_until(
+        client.clone(),
+        config,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let ns = "default";
+    // An image nothing maps: the process kubelet would leave it Pending.
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]},
+            },
+        },
+    }))
+    .expect("deployment");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .expect("create deployment");
+    eventually("readyReplicas=3", || async {
+        let s = deployments.get("web").await.ok()?.status?;
+        (s.ready_replicas == Some(3) && s.updated_replicas == Some(3)).then_some(())
+    })
+    .await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let listed = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .expect("pods");
+    assert_eq!(listed.items.len(), 3);
+    let mut ips = Vec::new();
+    for pod in &listed.items {
+        let status = pod.status.clone().expect("status");
+        assert_eq!(status.phase.as_deref(), Some("Running"));
+        ips.push(status.pod_ip.clone().expect("podIP"));
+        let containers = status.container_statuses.unwrap_or_default();
+        assert!(containers.iter().all(|c| c.ready), "{containers:?}");
+    }
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 3, "every pod has its own IP");
+
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {"name": "once"},
+        "spec": {"template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "busybox:1"}],
+        }}},
+    }))
+    .expect("job");
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("create job");
+    eventually("the job to complete", || async {
+        let s = jobs.get("once").await.ok()?.status?;
+        (s.succeeded == Some(1)).then_some(())
+    })
+    .await;
+
+    // A graceful deletion is completed by the simulated kubelet, and the pod replaced.
+    let old = listed.items[0].metadata.name.clone().expect("name");
+    pods.delete(&old, &DeleteParams::default())
+        .await
+        .expect("delete pod");
+    eventually("the deleted pod gone and replaced", || async {
+        let gone = pods.get_opt(&old).await.ok()?.is_none();
+        let s = deployments.get("web").await.ok()?.status?;
+        (gone && s.ready_replicas == Some(3)).then_some(())
+    })
+    .await;
+
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(30), node)
         .await
         .expect("node stops")
         .expect("join")

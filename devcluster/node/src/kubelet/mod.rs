@@ -6,15 +6,18 @@
 //! - [`probe`]: httpGet / tcpSocket / exec probes.
 //! - [`state`]: container states and the pod status built from them (pure).
 //! - [`events`]: Events about pods.
+//! - [`simulated`]: the kwok-style mode: pods reported Running and Ready without processes.
 
 pub mod container;
 pub mod events;
 pub mod probe;
 pub mod server;
+pub mod simulated;
 pub mod state;
 pub mod worker;
 
 use crate::NodeConfig;
+use crate::config::KubeletMode;
 use crate::ipam::Ipam;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -132,7 +135,12 @@ async fn apply(shared: &Arc<Shared>, workers: &mut HashMap<String, Worker>, pod:
             }
             let (tx, rx) = watch::channel(pod);
             let stop = CancellationToken::new();
-            let task = tokio::spawn(worker::run(shared.clone(), rx, stop.clone()));
+            let task = match shared.config.kubelet {
+                KubeletMode::Process => tokio::spawn(worker::run(shared.clone(), rx, stop.clone())),
+                KubeletMode::Simulated => {
+                    tokio::spawn(simulated::run(shared.clone(), rx, stop.clone()))
+                }
+            };
             workers.insert(uid, Worker { tx, stop, task });
         }
         None if shared.config.schedule_unbound && pod.metadata.deletion_timestamp.is_none() => {

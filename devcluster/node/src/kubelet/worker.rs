@@ -168,7 +168,7 @@ fn containers(pod: &Pod) -> &[Container] {
     pod.spec.as_ref().map_or(&[], |s| s.containers.as_slice())
 }
 
-fn deleting(pod: &Pod) -> bool {
+pub(super) fn deleting(pod: &Pod) -> bool {
     pod.metadata.deletion_timestamp.is_some()
 }
 
@@ -185,7 +185,7 @@ async fn wait_for_deletion(
     }
 }
 
-fn allocate_ip(shared: &Shared, pod: &Pod) -> Option<Ipv4Addr> {
+pub(super) fn allocate_ip(shared: &Shared, pod: &Pod) -> Option<Ipv4Addr> {
     let mut ipam = shared.ipam.lock().ok()?;
     let previous = pod
         .status

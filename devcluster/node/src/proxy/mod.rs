@@ -12,7 +12,7 @@ pub mod tcp;
 use crate::NodeConfig;
 use crate::hosts::{self, ServiceAddress};
 use crate::ipam::Ipam;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Patch, PatchParams};
@@ -101,7 +101,16 @@ pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
             None => break,
             Some(Err(e)) => tracing::warn!(error = %e, "service watch failed; retrying"),
             Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => {}
-            Some(Ok(_)) => proxy.sync(&services.state()).await,
+            Some(Ok(_)) => {
+                // A sync covers every Service: coalesce a burst of events (thousands of
+                // Services created at once) into one, instead of one full sync per event.
+                while let Some(Some(next)) = events.next().now_or_never() {
+                    if let Err(e) = next {
+                        tracing::warn!(error = %e, "service watch failed; retrying");
+                    }
+                }
+                proxy.sync(&services.state()).await;
+            }
         }
     }
     for l in proxy.listeners.values() {

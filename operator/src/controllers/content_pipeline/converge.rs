@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use machina_crds::{ContentPipeline, Platform};
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 pub use crate::controllers::common::PASSWORD_KEY;
 pub(super) use crate::controllers::common::{
@@ -93,11 +94,13 @@ pub async fn converge(
         kept_or_new_password(existing.mongodb.as_ref(), PASSWORD_KEY)?
     };
     let spec = UserSpec::for_pipeline(pipeline, &settings, &mongo_user, mongo_password.clone())?;
+    let started = Instant::now();
     ctx.backends
         .mongo(&admin.mongo_uri)
         .await?
         .ensure_user(&spec)
         .await?;
+    provisioned(ctx, "mongodb", started.elapsed());
     let uri =
         secrets::mongodb_connection_string(&admin.mongo_uri, &mongo_user, &mongo_password, &db)?;
     let mut mongo_secret = owned_secret(
@@ -111,12 +114,14 @@ pub async fn converge(
     // RabbitMQ topology and user, then its Secret.
     let topology = Topology::for_pipeline(pipeline, platform)?;
     let rabbit_password = kept_or_new_password(existing.rabbitmq.as_ref(), PASSWORD_KEY)?;
+    let started = Instant::now();
     let report = ctx
         .backends
         .rabbit(&admin.rabbit)
         .await?
         .apply(&topology, &rabbit_password)
         .await?;
+    provisioned(ctx, "rabbitmq", started.elapsed());
     for kept in &report.kept_retired_queues {
         tracing::info!(queue = %kept.name, messages = ?kept.messages, "retired queue kept: it holds messages");
     }
@@ -210,6 +215,18 @@ pub async fn converge(
         dead_letter_queue,
         definition_checksum: objects.definition.checksum,
     })
+}
+
+/// Records the time a provisioning call took: the metric, and a debug event that carries the
+/// pipeline through the reconcile's span (the benchmark subtracts it per object).
+fn provisioned(ctx: &Context, backend: &str, elapsed: Duration) {
+    ctx.metrics
+        .provisioned(super::CONTROLLER, backend, elapsed);
+    tracing::debug!(
+        backend,
+        elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        "provisioned"
+    );
 }
 
 fn owned_secret(
