@@ -98,23 +98,28 @@ fn owner_uids(obj: &Value) -> Vec<String> {
 
 /// One pass; returns whether anything changed.
 fn round(st: &mut State) -> bool {
-    let uids: HashSet<String> = st
-        .objects
-        .values()
-        .filter_map(|o| o["metadata"]["uid"].as_str().map(str::to_owned))
-        .collect();
-
-    // Background GC: dependents none of whose owners exist any more.
-    let orphans: Vec<Key> = st
-        .objects
-        .iter()
-        .filter(|(_, o)| !is_deleting(o))
-        .filter(|(_, o)| {
-            let owners = owner_uids(o);
-            !owners.is_empty() && owners.iter().all(|u| !uids.contains(u))
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
+    // Background GC: dependents none of whose owners exist any more. Borrowed strings
+    // only: this pass runs after writes that give objects owners, over every object, so
+    // an allocation per object made it the API server's hot spot at 10,000 objects.
+    let orphans: Vec<Key> = {
+        let uids: HashSet<&str> = st
+            .objects
+            .values()
+            .filter_map(|o| o["metadata"]["uid"].as_str())
+            .collect();
+        st.objects
+            .iter()
+            .filter(|(_, o)| !is_deleting(o))
+            .filter(|(_, o)| {
+                let owners: Vec<&str> = o["metadata"]["ownerReferences"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|r| r["uid"].as_str()).collect())
+                    .unwrap_or_default();
+                !owners.is_empty() && owners.iter().all(|u| !uids.contains(u))
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
     if !orphans.is_empty() {
         for k in &orphans {
             delete_key(st, k, Propagation::Background);

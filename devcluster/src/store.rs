@@ -113,11 +113,16 @@ impl State {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         let md = &obj["metadata"];
-        if !md["deletionTimestamp"].is_null()
-            || md["ownerReferences"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
-        {
+        // Housekeeping scans every object, so it runs only when a write can give it work:
+        // a deletion in progress, or owners given or changed (they may not exist). A status
+        // update of an owned object (every pod and Deployment status) cannot.
+        let owners = &md["ownerReferences"];
+        let owners_changed = owners.as_array().is_some_and(|r| !r.is_empty())
+            && self
+                .objects
+                .get(&key)
+                .is_none_or(|before| before["metadata"]["ownerReferences"] != *owners);
+        if !md["deletionTimestamp"].is_null() || owners_changed {
             self.gc_pending = true;
         }
         let previous = self.objects.insert(key.clone(), obj.clone());

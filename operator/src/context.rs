@@ -2,6 +2,7 @@
 //! operator ([`Diagnostics`]): the Context/State split of controller-rs.
 
 use crate::controllers::backends::Backends;
+use crate::controllers::provisioned::Provisioned;
 use crate::controllers::template::{HttpTemplateService, TemplateService};
 use crate::metrics::Metrics;
 use kube::Client;
@@ -129,6 +130,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Client of the Platforms' template services.
     pub templates: Arc<dyn TemplateService>,
+    /// Provisioning calls that succeeded recently, per object (skips identical repeats).
+    pub provisioned: Provisioned,
 }
 
 impl std::fmt::Debug for Context {
@@ -162,6 +165,7 @@ impl Context {
             backends,
             backoff: Backoff::default(),
             templates: Arc::new(HttpTemplateService::default()),
+            provisioned: Provisioned::default(),
         }
     }
 

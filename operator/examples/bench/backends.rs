@@ -45,7 +45,10 @@ pub async fn count(
                     .database(&db)
                     .run_command(doc! {"usersInfo": 1})
                     .await?;
-                let users = reply.get_array("users").map(Vec::as_slice).unwrap_or_default();
+                let users = reply
+                    .get_array("users")
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 anyhow::Ok(users.iter().any(|u| {
                     u.as_document()
                         .and_then(|u| u.get_str("user").ok())
@@ -82,7 +85,11 @@ pub async fn count(
         .into_iter()
         .flatten()
         .filter(|b| b["source"] != "" && b["destination_type"] == "queue")
-        .filter(|b| b["destination"].as_str().is_some_and(|d| queues.contains(d)))
+        .filter(|b| {
+            b["destination"]
+                .as_str()
+                .is_some_and(|d| queues.contains(d))
+        })
         .count();
     Ok(Found {
         mongo_users,
@@ -97,13 +104,24 @@ pub async fn count(
 
 /// Removes what outlives the pipelines by design: the vhost (shared exchanges) and any
 /// database of the run's prefix.
+/// Also drops any user left in the pipelines' databases (after an aborted run).
 pub async fn remove_leftovers(
     services: &BackingServices,
     prefix: &str,
     vhost: &str,
+    namespace: &str,
+    names: &[String],
 ) -> anyhow::Result<()> {
     services.management()?.delete_vhost(vhost).await?;
     let mongo = services.mongodb().await?;
+    futures::stream::iter(names)
+        .map(|name| {
+            let db = mongo.database(&database(prefix, namespace, name));
+            async move { db.run_command(doc! {"dropAllUsersFromDatabase": 1}).await }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await?;
     for db in mongo.list_database_names().await? {
         if db.starts_with(&format!("{prefix}_")) {
             mongo.database(&db).drop().await?;

@@ -52,6 +52,10 @@ struct Args {
     /// Skip the peer (API-only) run.
     #[arg(long)]
     skip_peer: bool,
+    /// Only remove what the aborted run `<id>` (its work directory's suffix) left in the
+    /// backends, then exit.
+    #[arg(long, value_name = "ID")]
+    clean_up: Option<u64>,
 }
 
 /// Timings of one rollout.
@@ -84,6 +88,12 @@ async fn main() -> anyhow::Result<()> {
         .context("repository root")?
         .to_owned();
     let services = BackingServices::load()?;
+    let names: Vec<String> = (0..args.pipelines).map(objects::pipeline_name).collect();
+    let ns = "bench";
+    if let Some(id) = args.clean_up {
+        let (prefix, vhost) = (format!("bench{id}"), format!("bench-{id}"));
+        return backends::remove_leftovers(&services, &prefix, &vhost, ns, &names).await;
+    }
     let id = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -102,11 +112,13 @@ async fn main() -> anyhow::Result<()> {
     let peer = if args.skip_peer {
         None
     } else {
-        eprintln!("peer: {} pipelines, Ready written by the client", args.pipelines);
+        eprintln!(
+            "peer: {} pipelines, Ready written by the client",
+            args.pipelines
+        );
         Some(peer(&client, &sample, &args, timeout).await?)
     };
 
-    let ns = "bench";
     objects::namespace(&client, ns).await?;
     objects::platform(&client, &root, ns, &services, &prefix, &vhost).await?;
     let port = processes::free_port()?;
@@ -120,7 +132,6 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .text()
         .await?;
-    let names: Vec<String> = (0..args.pipelines).map(objects::pipeline_name).collect();
     let found = backends::count(&services, &prefix, &vhost, ns, &names).await?;
     // Provisioning per object, from the operator's log (written before Ready).
     attribute_provisioning(&mut rollout, &work.join("operator.log"));
@@ -139,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     let devcluster_memory = devcluster.memory();
     operator.stop().await;
     devcluster.stop().await;
-    backends::remove_leftovers(&services, &prefix, &vhost).await?;
+    backends::remove_leftovers(&services, &prefix, &vhost, ns, &names).await?;
 
     report::print(&report::Report {
         pipelines: args.pipelines,
@@ -156,7 +167,10 @@ async fn main() -> anyhow::Result<()> {
     let complete = found.mongo_users == args.pipelines
         && found.queues == args.pipelines
         && gone == backends::Found::default();
-    anyhow::ensure!(complete, "backends not as expected: {found:?} after the rollout, {gone:?} after the deletion");
+    anyhow::ensure!(
+        complete,
+        "backends not as expected: {found:?} after the rollout, {gone:?} after the deletion"
+    );
     let _ = std::fs::remove_dir_all(work.join("node"));
     Ok(())
 }
@@ -203,8 +217,7 @@ async fn rollout(
             objects::apply_pipeline(api, &objects::pipeline(sample, ns, &name), &name).await?;
             if peer {
                 let now = k8s_openapi::jiff::Timestamp::now().to_string();
-                objects::apply_status(api, &name, &objects::ready_status(&name, ns, &now))
-                    .await?;
+                objects::apply_status(api, &name, &objects::ready_status(&name, ns, &now)).await?;
             }
             anyhow::Ok((name, begun))
         })

@@ -91,13 +91,15 @@ pub fn provisioning_per_pipeline(
         if event["message"] != "provisioned" {
             continue;
         }
-        let Some(name) = event["span"]["name"].as_str() else {
+        // The reconcile span's fields come first; the span's own `name` ("reconcile")
+        // repeats the key after them, so a JSON parser keeps the wrong one.
+        let Some(name) = span_object_name(line) else {
             continue;
         };
         let at = event["timestamp"]
             .as_str()
             .and_then(|t| t.parse::<Timestamp>().ok())
-            .map(|t| SystemTime::from(t));
+            .map(SystemTime::from);
         let before_ready = match (at, until.get(name)) {
             (Some(at), Some(ready)) => at <= *ready,
             _ => false,
@@ -108,6 +110,12 @@ pub fn provisioning_per_pipeline(
         }
     }
     spent
+}
+
+/// The `name` field of the reconcile span in a JSON log line: `"span":{"name":"<object>",…`.
+fn span_object_name(line: &str) -> Option<&str> {
+    let rest = line.split_once(r#""span":{"name":""#)?.1;
+    Some(&rest[..rest.find('"')?])
 }
 
 /// The value of metric `name{labels…}` in a Prometheus text exposition (`0` when absent).

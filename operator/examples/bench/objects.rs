@@ -18,8 +18,7 @@ pub const MANAGER: &str = "machina-bench";
 /// A client for the kubeconfig devcluster wrote.
 pub async fn client(kubeconfig: &Path) -> anyhow::Result<Client> {
     let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig)?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
     Ok(Client::try_from(config)?)
 }
 
@@ -38,7 +37,10 @@ pub async fn install_crds(client: &Client, root: &Path) -> anyhow::Result<()> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(root.join("config/crd/bases"))? {
         let crd = yaml_file(&entry?.path())?;
-        let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = crd["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         api.patch(&name, &apply(), &Patch::Apply(&crd)).await?;
         names.push(name);
     }
@@ -87,7 +89,10 @@ pub async fn platform(
         "managementUrl": services.rabbitmq_management_url,
     });
     for (name, data) in [
-        ("acme-mongodb-admin", json!({"uri": services.mongodb_uri.expose()})),
+        (
+            "acme-mongodb-admin",
+            json!({"uri": services.mongodb_uri.expose()}),
+        ),
         ("acme-redis", json!({"url": services.redis_url.expose()})),
         ("acme-rabbitmq-admin", rabbit),
         ("acme-llm", json!({"api-key": "bench"})),
@@ -97,14 +102,17 @@ pub async fn platform(
             "metadata": {"name": name, "namespace": namespace},
             "stringData": data,
         });
-        secrets.patch(name, &apply(), &Patch::Apply(&secret)).await?;
+        secrets
+            .patch(name, &apply(), &Patch::Apply(&secret))
+            .await?;
     }
     let mut platform = yaml_file(&root.join("config/quickstart/platform.yaml"))?;
     platform["metadata"]["namespace"] = json!(namespace);
     platform["spec"]["mongodb"]["databasePrefix"] = json!(database_prefix);
     platform["spec"]["rabbitmq"]["vhost"] = json!(vhost);
     let api: Api<machina_crds::Platform> = Api::namespaced(client.clone(), namespace);
-    api.patch("acme", &apply(), &Patch::Apply(&platform)).await?;
+    api.patch("acme", &apply(), &Patch::Apply(&platform))
+        .await?;
     Ok(())
 }
 

@@ -16,7 +16,8 @@ pub struct Proc {
 
 impl Proc {
     fn spawn(mut command: Command, log: &Path) -> anyhow::Result<Self> {
-        let log = std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
+        let log =
+            std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
         let child = command
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))

@@ -10,6 +10,7 @@
 //! - [`health`]: the Ready/Progressing/Degraded conditions of every kind.
 //! - [`backends`]: the provisioners behind small traits (fakes in tests).
 //! - [`kube_ops`]: server-side apply, deletion, Secret reads.
+//! - [`provisioned`]: the memo that skips provisioning calls whose input did not change.
 
 pub mod analytics_job;
 pub mod backends;
@@ -19,6 +20,7 @@ pub mod dependents;
 pub mod health;
 pub mod kube_ops;
 pub mod platform;
+pub mod provisioned;
 pub mod template;
 #[cfg(test)]
 mod test_support;

@@ -32,10 +32,13 @@ impl Fingerprint {
     }
 }
 
+/// (object key `<namespace>/<name>`, backend).
+type Entry = (String, &'static str);
+
 /// Last successful provisioning per (object, backend).
 #[derive(Debug, Default)]
 pub struct Provisioned {
-    entries: Mutex<HashMap<(String, &'static str), (Fingerprint, Instant)>>,
+    entries: Mutex<HashMap<Entry, (Fingerprint, Instant)>>,
 }
 
 impl Provisioned {
@@ -52,7 +55,9 @@ impl Provisioned {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(&(key.to_owned(), backend))
-            .is_some_and(|(seen, at)| *seen == input && now.saturating_duration_since(*at) < max_age)
+            .is_some_and(|(seen, at)| {
+                *seen == input && now.saturating_duration_since(*at) < max_age
+            })
     }
 
     /// Records a successful provisioning of `backend` for `key` at `now`.
@@ -95,7 +100,13 @@ mod tests {
         let t0 = Instant::now();
         assert!(!memo.is_current("shop/copy", "mongodb", input, AGE, t0));
         memo.record("shop/copy", "mongodb", input, t0);
-        assert!(memo.is_current("shop/copy", "mongodb", input, AGE, t0 + Duration::from_secs(299)));
+        assert!(memo.is_current(
+            "shop/copy",
+            "mongodb",
+            input,
+            AGE,
+            t0 + Duration::from_secs(299)
+        ));
         assert!(!memo.is_current("shop/copy", "mongodb", input, AGE, t0 + AGE));
         assert!(!memo.is_current("shop/copy", "rabbitmq", input, AGE, t0));
         assert!(!memo.is_current("shop/other", "mongodb", input, AGE, t0));
@@ -105,14 +116,25 @@ mod tests {
     fn another_input_or_a_forgotten_object_is_not_current() {
         let memo = Provisioned::default();
         let t0 = Instant::now();
-        memo.record("shop/copy", "mongodb", Fingerprint::of(&["user", "old"]), t0);
+        memo.record(
+            "shop/copy",
+            "mongodb",
+            Fingerprint::of(&["user", "old"]),
+            t0,
+        );
         memo.record("shop/copy", "rabbitmq", Fingerprint::of(&["topology"]), t0);
         let rotated = Fingerprint::of(&["user", "new"]);
         assert!(!memo.is_current("shop/copy", "mongodb", rotated, AGE, t0));
         assert_eq!(memo.len(), 2);
         memo.forget("shop/copy");
         assert!(memo.is_empty());
-        assert!(!memo.is_current("shop/copy", "rabbitmq", Fingerprint::of(&["topology"]), AGE, t0));
+        assert!(!memo.is_current(
+            "shop/copy",
+            "rabbitmq",
+            Fingerprint::of(&["topology"]),
+            AGE,
+            t0
+        ));
     }
 
     #[test]

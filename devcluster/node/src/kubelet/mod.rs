@@ -144,7 +144,11 @@ async fn apply(shared: &Arc<Shared>, workers: &mut HashMap<String, Worker>, pod:
             workers.insert(uid, Worker { tx, stop, task });
         }
         None if shared.config.schedule_unbound && pod.metadata.deletion_timestamp.is_none() => {
-            bind(shared, &pod).await
+            // Concurrently: one round trip per pod would serialise every rollout of the
+            // cluster behind this loop (thousands of pods at once in a scale test). A pod
+            // bound twice by a repeated event is harmless (same node, the second one fails).
+            let shared = shared.clone();
+            tokio::spawn(async move { bind(&shared, &pod).await });
         }
         _ => {}
     }

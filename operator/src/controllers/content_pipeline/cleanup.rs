@@ -25,6 +25,11 @@ use machina_crds::{ContentPipeline, Platform};
 
 /// Removes (or retains) the pipeline's external state and reports it in an Event.
 pub async fn cleanup(pipeline: &ContentPipeline, ctx: &Context) -> Result<Action> {
+    ctx.provisioned.forget(&format!(
+        "{}/{}",
+        labels::namespace(pipeline)?,
+        labels::name(pipeline)?
+    ));
     let external = describe_external(pipeline)?;
     let outcome = match pipeline.spec.deletion_policy {
         DeletionPolicy::Retain => CleanupOutcome::Retained,

@@ -1,6 +1,8 @@
 //! Converging a pipeline: its MongoDB user and RabbitMQ topology through the provisioners,
 //! its Secrets (passwords generated once and kept: read before write), then every object
 //! of the builders by server-side apply, and the deletion of what they no longer want.
+//! Provisioning calls whose input did not change since the last success (within the
+//! resync period) are skipped: see [`crate::controllers::provisioned`].
 
 use super::kube_ops;
 use super::rotation;
@@ -8,6 +10,7 @@ use crate::content_pipeline::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, database}
 use crate::content_pipeline::definition::worker_labels;
 use crate::content_pipeline::{self, CredentialVersions, redis};
 use crate::context::Context;
+use crate::controllers::provisioned::Fingerprint;
 use crate::pod::PlatformSettings;
 use crate::provision::mongodb::{UserSpec, pipeline_user};
 use crate::provision::rabbitmq::Topology;
@@ -94,13 +97,25 @@ pub async fn converge(
         kept_or_new_password(existing.mongodb.as_ref(), PASSWORD_KEY)?
     };
     let spec = UserSpec::for_pipeline(pipeline, &settings, &mongo_user, mongo_password.clone())?;
-    let started = Instant::now();
-    ctx.backends
-        .mongo(&admin.mongo_uri)
-        .await?
-        .ensure_user(&spec)
-        .await?;
-    provisioned(ctx, "mongodb", started.elapsed());
+    let key = format!("{namespace}/{name}");
+    let input = Fingerprint::of(&[
+        admin.mongo_uri.expose(),
+        &format!("{spec:?}"),
+        spec.password.expose(),
+    ]);
+    if !ctx
+        .provisioned
+        .is_current(&key, MONGODB, input, ctx.config.resync, Instant::now())
+    {
+        let started = Instant::now();
+        ctx.backends
+            .mongo(&admin.mongo_uri)
+            .await?
+            .ensure_user(&spec)
+            .await?;
+        provisioned(ctx, MONGODB, started.elapsed());
+        ctx.provisioned.record(&key, MONGODB, input, Instant::now());
+    }
     let uri =
         secrets::mongodb_connection_string(&admin.mongo_uri, &mongo_user, &mongo_password, &db)?;
     let mut mongo_secret = owned_secret(
@@ -114,16 +129,33 @@ pub async fn converge(
     // RabbitMQ topology and user, then its Secret.
     let topology = Topology::for_pipeline(pipeline, platform)?;
     let rabbit_password = kept_or_new_password(existing.rabbitmq.as_ref(), PASSWORD_KEY)?;
-    let started = Instant::now();
-    let report = ctx
-        .backends
-        .rabbit(&admin.rabbit)
-        .await?
-        .apply(&topology, &rabbit_password)
-        .await?;
-    provisioned(ctx, "rabbitmq", started.elapsed());
-    for kept in &report.kept_retired_queues {
-        tracing::info!(queue = %kept.name, messages = ?kept.messages, "retired queue kept: it holds messages");
+    let input = Fingerprint::of(&[
+        &admin.rabbit.management_url,
+        &admin.rabbit.username,
+        admin.rabbit.password.expose(),
+        &format!("{topology:?}"),
+        rabbit_password.expose(),
+    ]);
+    if !ctx
+        .provisioned
+        .is_current(&key, RABBITMQ, input, ctx.config.resync, Instant::now())
+    {
+        let started = Instant::now();
+        let report = ctx
+            .backends
+            .rabbit(&admin.rabbit)
+            .await?
+            .apply(&topology, &rabbit_password)
+            .await?;
+        provisioned(ctx, RABBITMQ, started.elapsed());
+        for kept in &report.kept_retired_queues {
+            tracing::info!(queue = %kept.name, messages = ?kept.messages, "retired queue kept: it holds messages");
+        }
+        // A retired queue still holding messages is checked again on the next reconcile.
+        if report.kept_retired_queues.is_empty() {
+            ctx.provisioned
+                .record(&key, RABBITMQ, input, Instant::now());
+        }
     }
     let url = secrets::amqp_connection_string(
         &admin.amqp_url,
@@ -217,11 +249,14 @@ pub async fn converge(
     })
 }
 
+/// Backend names in metrics and in the provisioning memo.
+const MONGODB: &str = "mongodb";
+const RABBITMQ: &str = "rabbitmq";
+
 /// Records the time a provisioning call took: the metric, and a debug event that carries the
 /// pipeline through the reconcile's span (the benchmark subtracts it per object).
 fn provisioned(ctx: &Context, backend: &str, elapsed: Duration) {
-    ctx.metrics
-        .provisioned(super::CONTROLLER, backend, elapsed);
+    ctx.metrics.provisioned(super::CONTROLLER, backend, elapsed);
     tracing::debug!(
         backend,
         elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
