@@ -141,12 +141,17 @@ fn round(st: &mut State) -> bool {
         })
         .collect();
     for (key, uid, fins) in deleting {
-        let dependents: Vec<Key> = st
-            .objects
-            .iter()
-            .filter(|(_, o)| owner_uids(o).contains(&uid))
-            .map(|(k, _)| k.clone())
-            .collect();
+        // Only orphaning and foreground deletion look at dependents: skip the scan over
+        // every object for the many objects that merely wait for their own finalizers.
+        let dependents: Vec<Key> = if fins.iter().any(|f| f == ORPHAN || f == FOREGROUND) {
+            st.objects
+                .iter()
+                .filter(|(_, o)| owner_uids(o).contains(&uid))
+                .map(|(k, _)| k.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if fins.iter().any(|f| f == ORPHAN) {
             for d in &dependents {
                 if let Some(mut o) = st.objects.get(d).cloned() {
