@@ -104,7 +104,7 @@ pub async fn count(
 
 /// Removes what outlives the pipelines by design: the vhost (shared exchanges) and any
 /// database of the run's prefix.
-/// Also drops any user left in the pipelines' databases (after an aborted run).
+/// Also drops any MongoDB or RabbitMQ user of the pipelines left (after an aborted run).
 pub async fn remove_leftovers(
     services: &BackingServices,
     prefix: &str,
@@ -112,7 +112,14 @@ pub async fn remove_leftovers(
     namespace: &str,
     names: &[String],
 ) -> anyhow::Result<()> {
-    services.management()?.delete_vhost(vhost).await?;
+    let management = services.management()?;
+    management.delete_vhost(vhost).await?;
+    // RabbitMQ users are not per vhost: remove those an aborted run left.
+    for name in names {
+        management
+            .delete_user(&format!("machina.cp.{namespace}.{name}"))
+            .await?;
+    }
     let mongo = services.mongodb().await?;
     futures::stream::iter(names)
         .map(|name| {
