@@ -68,11 +68,7 @@ async fn a_job_survives_its_worker_being_killed_mid_job() {
         .set_default(MockReply::Content("Reviewed.".to_owned()));
     let mut a = env.worker().await;
     a.start_worker();
-    let (status, body, _) = a
-        .post("/v1/jobs", &json!({"context": {"sku": "ABC-123"}}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["jobId"].as_str().expect("job id").to_owned();
+    let id = a.submit_job(json!({"sku": "ABC-123"})).await;
 
     // Kill A once `copy` is checkpointed and `review` is being asked.
     let checkpoints = env.db.collection::<mongodb::bson::Document>("checkpoints");
@@ -140,11 +136,7 @@ async fn a_poison_job_is_dead_lettered_after_the_delivery_limit_and_marked_faile
     let mut app = env.worker().await;
     app.start_worker();
     // No product ZZZ-999: the required lookup fails on every attempt.
-    let (status, body, _) = app
-        .post("/v1/jobs", &json!({"context": {"sku": "ZZZ-999"}}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["jobId"].as_str().expect("job id").to_owned();
+    let id = app.submit_job(json!({"sku": "ZZZ-999"})).await;
     let job = app
         .wait_for_job(&id, "failed", Duration::from_secs(20))
         .await;
@@ -224,11 +216,7 @@ async fn a_graceful_stop_finishes_the_jobs_in_flight() {
     ));
     let mut app = env.worker().await;
     app.start_worker();
-    let (status, body, _) = app
-        .post("/v1/jobs", &json!({"context": {"sku": "ABC-123"}}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["jobId"].as_str().expect("job id").to_owned();
+    let id = app.submit_job(json!({"sku": "ABC-123"})).await;
     app.wait_for_job(&id, "running", Duration::from_secs(20))
         .await;
     let service = app.service.clone();

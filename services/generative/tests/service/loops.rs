@@ -101,11 +101,7 @@ async fn a_loop_regenerates_until_its_check_passes() {
     ));
     env.mock
         .push(MockReply::Content(r#"{"title": "Lamp"}"#.into()));
-    let (status, body, _) = app
-        .post("/v1/jobs", &json!({"context": {"sku": "ABC-123"}}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["jobId"].as_str().expect("job id").to_owned();
+    let id = app.submit_job(json!({"sku": "ABC-123"})).await;
     let job = app
         .wait_for_job(&id, "succeeded", Duration::from_secs(20))
         .await;
@@ -148,11 +144,7 @@ async fn a_loop_at_its_cap_fails_naming_the_loop_sync_and_async() {
     assert!(env.documents("taglines").await.is_empty());
 
     // As a job: failed once and for all (a retry would replay the same checkpoints).
-    let (status, body, _) = app
-        .post("/v1/jobs", &json!({"context": {"sku": "ABC-123"}}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let id = body["jobId"].as_str().expect("job id").to_owned();
+    let id = app.submit_job(json!({"sku": "ABC-123"})).await;
     let job = app
         .wait_for_job(&id, "failed", Duration::from_secs(20))
         .await;

@@ -467,6 +467,13 @@ impl TestApp {
         (status, body, headers)
     }
 
+    /// `POST /v1/jobs` with `context`; asserts the 202 and returns the job id.
+    pub async fn submit_job(&self, context: Value) -> String {
+        let (status, body, _) = self.post("/v1/jobs", &json!({ "context": context })).await;
+        assert_eq!(status, 202, "{body}");
+        body["jobId"].as_str().expect("job id").to_owned()
+    }
+
     /// `GET path`; returns status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.http.get(self.url(path)).send().await.expect("request");
