@@ -2,81 +2,14 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use lapin::{
-    Channel, Connection, ExchangeKind,
-    options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::FieldTable,
-};
 use machina_devenv::{BackingServices, Partition, Vhost};
+use machina_testkit::Tap;
 use mongodb::bson::doc;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, eventually, spawn_with};
 
 const EXCHANGE: &str = "test.changes";
-
-/// A queue bound to the changes exchange for `content.published`.
-async fn bound_queue(connection: &Connection) -> (Channel, lapin::Consumer) {
-    let channel = connection.create_channel().await.unwrap();
-    channel
-        .exchange_declare(
-            EXCHANGE.into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            EXCHANGE.into(),
-            "content.published".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let consumer = channel
-        .basic_consume(
-            queue.name().clone(),
-            "test".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    (channel, consumer)
-}
-
-async fn next_message(
-    consumer: &mut lapin::Consumer,
-    within: Duration,
-) -> lapin::message::Delivery {
-    tokio::time::timeout(within, consumer.next())
-        .await
-        .expect("a message arrives in time")
-        .expect("the consumer is open")
-        .expect("a delivery")
-}
 
 async fn app_on(vhost_url: &str, name: &str) -> TestApp {
     let database = machina_devenv::unique_database_name(name);
@@ -99,7 +32,7 @@ async fn vhost(name: &str) -> Vhost {
 async fn publishing_puts_content_published_on_the_exchange() {
     let vhost = vhost("content_events").await;
     let connection = vhost.connect().await.unwrap();
-    let (_channel, mut consumer) = bound_queue(&connection).await;
+    let mut tap = Tap::bind(&connection, EXCHANGE, "content.published").await;
     let app = app_on(vhost.amqp_url.expose(), "events_publish").await;
     app.create_article_type().await;
     let id = app
@@ -107,7 +40,7 @@ async fn publishing_puts_content_published_on_the_exchange() {
         .await;
     app.move_to(&id, "en", "published").await;
 
-    let message = next_message(&mut consumer, Duration::from_secs(10)).await;
+    let message = tap.next(Duration::from_secs(10)).await;
     assert_eq!(message.routing_key.as_str(), "content.published");
     assert_eq!(message.properties.delivery_mode(), &Some(2));
     let body: Value = serde_json::from_slice(&message.data).unwrap();
@@ -135,7 +68,7 @@ async fn publishing_puts_content_published_on_the_exchange() {
 async fn an_accepted_publish_survives_a_rabbitmq_outage() {
     let vhost = vhost("content_outage").await;
     let connection = vhost.connect().await.unwrap();
-    let (_channel, mut consumer) = bound_queue(&connection).await;
+    let mut tap = Tap::bind(&connection, EXCHANGE, "content.published").await;
     let (partition, url) = Partition::in_front_of(vhost.amqp_url.expose())
         .await
         .unwrap();
@@ -153,7 +86,7 @@ async fn an_accepted_publish_survives_a_rabbitmq_outage() {
     assert_eq!(pending.len(), 1, "the event waits in the outbox");
 
     partition.restore();
-    let message = next_message(&mut consumer, Duration::from_secs(30)).await;
+    let message = tap.next(Duration::from_secs(30)).await;
     let body: Value = serde_json::from_slice(&message.data).unwrap();
     assert_eq!(body["entryId"], id.as_str());
     drop(connection);

@@ -2,81 +2,28 @@
 
 use std::time::Duration;
 
-use futures::StreamExt as _;
 use image::ImageFormat;
-use lapin::{
-    ExchangeKind,
-    options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::FieldTable,
-};
 use machina_devenv::BackingServices;
+use machina_testkit::Tap;
 use serde_json::Value;
 
 use crate::helpers::{image_bytes, restart, spawn_app, spawn_with};
 
-/// A consumer on a fresh queue bound to `exchange` for `media.*`.
-async fn bind(exchange: &str) -> (lapin::Connection, lapin::Consumer) {
+/// A tap on `exchange` for `media.*`, with the connection it lives on.
+async fn bind(exchange: &str) -> (lapin::Connection, Tap) {
     let connection = BackingServices::load_or_panic().amqp().await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let durable = ExchangeDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
-    channel
-        .exchange_declare(
-            exchange.into(),
-            ExchangeKind::Topic,
-            durable,
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let exclusive = QueueDeclareOptions {
-        exclusive: true,
-        auto_delete: true,
-        ..Default::default()
-    };
-    let queue = channel
-        .queue_declare("".into(), exclusive, FieldTable::default())
-        .await
-        .unwrap();
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            exchange.into(),
-            "media.*".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let consumer = channel
-        .basic_consume(
-            queue.name().clone(),
-            "test".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    (connection, consumer)
+    let tap = Tap::bind(&connection, exchange, "media.*").await;
+    (connection, tap)
 }
 
 #[tokio::test]
 async fn media_processed_arrives_on_a_bound_queue() {
     let app = spawn_app().await;
-    let (_connection, mut consumer) = bind(&app.exchange).await;
+    let (_connection, mut tap) = bind(&app.exchange).await;
     let id = app
         .upload_ok(image_bytes(32, 16, ImageFormat::Png), "a.png", "image/png")
         .await;
-    let delivery = tokio::time::timeout(Duration::from_secs(15), consumer.next())
-        .await
-        .expect("an event within 15 s")
-        .unwrap()
-        .unwrap();
+    let delivery = tap.next(Duration::from_secs(15)).await;
     assert_eq!(delivery.routing_key.as_str(), "media.processed");
     let event: Value = serde_json::from_slice(&delivery.data).unwrap();
     assert_eq!(event["type"], "media.processed");
@@ -100,7 +47,7 @@ async fn media_processed_arrives_on_a_bound_queue() {
 async fn an_event_waits_in_the_outbox_while_rabbitmq_is_unreachable() {
     // Nothing listens on port 1: the relay cannot connect.
     let down = spawn_with(&[("AMQP_URL", "amqp://nobody:nothing@127.0.0.1:1/%2f")]).await;
-    let (_connection, mut consumer) = bind(&down.exchange).await;
+    let (_connection, mut tap) = bind(&down.exchange).await;
     let id = down
         .upload_ok(image_bytes(8, 8, ImageFormat::Png), "a.png", "image/png")
         .await;
@@ -112,11 +59,7 @@ async fn an_event_waits_in_the_outbox_while_rabbitmq_is_unreachable() {
 
     // Another replica (or this one after a restart) with RabbitMQ back publishes it.
     let _up = restart(&down).await;
-    let delivery = tokio::time::timeout(Duration::from_secs(15), consumer.next())
-        .await
-        .expect("the pending event within 15 s")
-        .unwrap()
-        .unwrap();
+    let delivery = tap.next(Duration::from_secs(15)).await;
     let event: Value = serde_json::from_slice(&delivery.data).unwrap();
     assert_eq!(event["asset"]["id"], id.as_str());
 }
