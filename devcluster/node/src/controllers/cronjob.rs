@@ -56,7 +56,7 @@ async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action> {
     })?;
     let uid = cj.metadata.uid.clone().unwrap_or_default();
     let jobs_api: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
-    let mut jobs: Vec<Job> = pods::owned(&ctx.client, &ns, &uid).await?;
+    let mut jobs: Vec<Job> = pods::owned(&ctx.client, &ns, &uid, None).await?;
     jobs.sort_by_key(|j| j.metadata.creation_timestamp.as_ref().map(to_chrono));
     let active: Vec<&Job> = jobs
         .iter()

@@ -157,7 +157,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action> {
     let hash = pods::template_hash(&spec.template);
     let min_ready = spec.min_ready_seconds.unwrap_or(0);
     let now = Utc::now();
-    let all: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid).await?;
+    let all: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid, Some(&spec.selector)).await?;
     let is_current =
         |p: &Pod| p.metadata.labels.as_ref().and_then(|l| l.get(HASH_LABEL)) == Some(&hash);
     let live: Vec<&Pod> = all

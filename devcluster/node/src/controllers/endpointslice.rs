@@ -8,7 +8,8 @@ use crate::{Error, Result};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{ObjectMeta, PostParams};
+use kube::api::{ListParams, ObjectMeta, PostParams};
+use kube::core::Selector;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -139,8 +140,16 @@ async fn reconcile(service: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action> {
     {
         return Ok(Action::await_change());
     }
+    // Only the pods the selector names (checked above to exist): listing every pod of the
+    // namespace per Service made this controller quadratic in the namespace's size.
+    let selector: Selector = service
+        .spec
+        .iter()
+        .flat_map(|s| s.selector.iter().flatten())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
-        .list(&Default::default())
+        .list(&ListParams::default().labels_from(&selector))
         .await
         .map_err(Error::kube(format!("list pods in {ns}")))?
         .items;

@@ -9,6 +9,7 @@ use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::controller::Action;
@@ -90,7 +91,15 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action> {
         field: "spec",
     })?;
     let uid = job.metadata.uid.clone().unwrap_or_default();
-    let owned: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid).await?;
+    // The pods carry the controller-uid label (set below), whatever the Job's selector.
+    let by_uid = LabelSelector {
+        match_labels: Some(BTreeMap::from([(
+            "batch.kubernetes.io/controller-uid".to_owned(),
+            uid.clone(),
+        )])),
+        ..LabelSelector::default()
+    };
+    let owned: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid, Some(&by_uid)).await?;
     let phase_count = |phase: &str| owned.iter().filter(|p| pods::phase(p) == phase).count();
     let active: Vec<&Pod> = owned
         .iter()

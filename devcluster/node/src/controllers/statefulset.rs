@@ -116,7 +116,7 @@ async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action> {
     let replicas = usize::try_from(spec.replicas.unwrap_or(1).max(0)).unwrap_or(0);
     let revision = format!("{name}-{}", pods::template_hash(&spec.template));
     let uid = set.metadata.uid.clone().unwrap_or_default();
-    let owned: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid).await?;
+    let owned: Vec<Pod> = pods::owned(&ctx.client, &ns, &uid, Some(&spec.selector)).await?;
     let mut by_ordinal: BTreeMap<usize, &Pod> = BTreeMap::new();
     for p in &owned {
         if let Some(i) = p.metadata.name.as_deref().and_then(|n| ordinal(&name, n)) {
