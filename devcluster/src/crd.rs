@@ -218,7 +218,7 @@ pub fn cleanup(st: &mut State, key: &Key) -> bool {
     }
     st.registry.remove_crd(&group, &plural);
     if fins.is_empty() {
-        st.objects.insert(key.clone(), obj);
+        st.replace_before_removal(key, obj);
         st.remove(key);
     } else {
         obj["metadata"]["finalizers"] = Value::Array(fins);

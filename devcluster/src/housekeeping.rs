@@ -3,11 +3,10 @@
 //! garbage collection (background, foreground, orphan), namespace termination and
 //! CRD instance cleanup.
 
-use std::collections::HashSet;
-
 use serde_json::{Value, json};
 
 use crate::crd;
+use crate::gc_index::owner_uids;
 use crate::ops::Propagation;
 use crate::patch::fields;
 use crate::store::{EventType, Key, State};
@@ -78,48 +77,28 @@ fn drop_finalizer(st: &mut State, key: &Key, f: &str) {
         if let Some(md) = obj["metadata"].as_object_mut() {
             md.remove("finalizers");
         }
-        st.objects.insert(key.clone(), obj);
+        st.replace_before_removal(key, obj);
         st.remove(key);
     } else {
         st.put(key.clone(), obj, EventType::Modified);
     }
 }
 
-fn owner_uids(obj: &Value) -> Vec<String> {
-    obj["metadata"]["ownerReferences"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["uid"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// One pass; returns whether anything changed.
 fn round(st: &mut State) -> bool {
-    // Background GC: dependents none of whose owners exist any more. Borrowed strings
-    // only: this pass runs after writes that give objects owners, over every object, so
-    // an allocation per object made it the API server's hot spot at 10,000 objects.
-    let orphans: Vec<Key> = {
-        let uids: HashSet<&str> = st
-            .objects
-            .values()
-            .filter_map(|o| o["metadata"]["uid"].as_str())
-            .collect();
-        st.objects
-            .iter()
-            .filter(|(_, o)| !is_deleting(o))
-            .filter(|(_, o)| {
-                let owners: Vec<&str> = o["metadata"]["ownerReferences"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|r| r["uid"].as_str()).collect())
-                    .unwrap_or_default();
-                !owners.is_empty() && owners.iter().all(|u| !uids.contains(u))
+    // Background GC: dependents none of whose owners exist any more. Only the objects the
+    // index names as candidates (given owners, or an owner removed) are looked at.
+    let orphans: Vec<Key> = st
+        .gc
+        .take_candidates()
+        .into_iter()
+        .filter(|k| {
+            st.objects.get(k).is_some_and(|o| {
+                let owners = owner_uids(o);
+                !is_deleting(o) && !owners.is_empty() && owners.iter().all(|u| !st.gc.exists(u))
             })
-            .map(|(k, _)| k.clone())
-            .collect()
-    };
+        })
+        .collect();
     if !orphans.is_empty() {
         for k in &orphans {
             delete_key(st, k, Propagation::Background);
@@ -129,25 +108,23 @@ fn round(st: &mut State) -> bool {
 
     // Owners being deleted in the foreground or with orphaning.
     let deleting: Vec<(Key, String, Vec<String>)> = st
-        .objects
-        .iter()
-        .filter(|(_, o)| is_deleting(o))
-        .map(|(k, o)| {
-            (
-                k.clone(),
-                o["metadata"]["uid"].as_str().unwrap_or_default().to_owned(),
-                finalizers(o),
-            )
+        .gc
+        .deleting()
+        .into_iter()
+        .filter_map(|k| {
+            let o = st.objects.get(&k)?;
+            let uid = o["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
+            let fins = finalizers(o);
+            Some((k, uid, fins))
         })
         .collect();
     for (key, uid, fins) in deleting {
-        // Only orphaning and foreground deletion look at dependents: skip the scan over
-        // every object for the many objects that merely wait for their own finalizers.
+        // Only orphaning and foreground deletion look at dependents.
         let dependents: Vec<Key> = if fins.iter().any(|f| f == ORPHAN || f == FOREGROUND) {
-            st.objects
-                .iter()
-                .filter(|(_, o)| owner_uids(o).contains(&uid))
-                .map(|(k, _)| k.clone())
+            st.gc
+                .dependents(&uid)
+                .into_iter()
+                .filter(|k| st.objects.contains_key(k))
                 .collect()
         } else {
             Vec::new()

@@ -27,6 +27,7 @@ pub mod defaults;
 pub mod delete;
 pub mod discovery;
 pub mod errors;
+pub mod gc_index;
 pub mod events;
 pub mod housekeeping;
 pub mod http;

@@ -345,7 +345,7 @@ pub(crate) fn commit(
                 created: false,
             });
         }
-        st.objects.insert(key.clone(), new);
+        st.replace_before_removal(&key, new);
         let gone = st.remove(&key).unwrap_or(Value::Null);
         housekeeping::settle(st);
         return Ok(Written {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::gc_index::GcIndex;
 use crate::registry::Registry;
 
 /// Where an object lives: `(group, plural, namespace, name)`; namespace "" when
@@ -81,6 +82,8 @@ pub struct State {
     /// Set by changes the garbage collector and finalizer logic must look at
     /// (removals, deletionTimestamps, ownerReferences); `housekeeping::settle` clears it.
     pub gc_pending: bool,
+    /// What the garbage collector reads instead of scanning every object.
+    pub gc: GcIndex,
     /// Pods on a node are deleted gracefully (the kubelet finishes the deletion).
     pub graceful_pods: bool,
 }
@@ -99,6 +102,7 @@ impl State {
             tx,
             dirty: false,
             gc_pending: false,
+            gc: GcIndex::default(),
             graceful_pods: false,
         }
     }
@@ -126,13 +130,23 @@ impl State {
             self.gc_pending = true;
         }
         let previous = self.objects.insert(key.clone(), obj.clone());
+        self.gc.change(&key, previous.as_ref(), Some(&obj));
         self.record(key, kind, obj.clone(), previous);
         obj
+    }
+
+    /// Replaces the object under `key` without an event or a new resourceVersion: only
+    /// for a final state that [`State::remove`] records right after (the last finalizer gone).
+    pub fn replace_before_removal(&mut self, key: &Key, obj: Value) {
+        let previous = self.objects.insert(key.clone(), obj);
+        self.gc
+            .change(key, previous.as_ref(), self.objects.get(key));
     }
 
     /// Removes the object under `key`; the DELETED event carries a fresh resourceVersion.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
+        self.gc.change(key, Some(&obj), None);
         self.gc_pending = true;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
@@ -198,6 +212,7 @@ impl State {
         self.rv = rv;
         self.compacted = rv;
         self.objects = objects.into_iter().collect();
+        self.gc = GcIndex::rebuild(&self.objects);
         self.gc_pending = true;
     }
 }
