@@ -11,6 +11,7 @@
 //! - [`backends`]: the provisioners behind small traits (fakes in tests).
 //! - [`kube_ops`]: server-side apply, deletion, Secret reads.
 //! - [`provisioned`]: the memo that skips provisioning calls whose input did not change.
+//! - [`triggers`]: which watch events start a reconcile.
 
 pub mod analytics_job;
 pub mod backends;
@@ -24,6 +25,7 @@ pub mod provisioned;
 pub mod template;
 #[cfg(test)]
 mod test_support;
+pub mod triggers;
 
 use crate::context::Context;
 use crate::{Error, Result};
@@ -34,15 +36,43 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, reflector};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Most reconciles of one controller running at once.
 pub const CONCURRENCY: u16 = 16;
+
+/// Triggers of one object closer together than this start one reconcile: creating a CR's
+/// objects sends a burst of events (one per object) that one reconcile answers.
+pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// The controllers' settings: bounded concurrency, debounced triggers.
+fn controller_config() -> ControllerConfig {
+    ControllerConfig::default()
+        .concurrency(CONCURRENCY)
+        .debounce(DEBOUNCE)
+}
+
+/// A controller of `K`, started by changes of everything but an object's status (the
+/// controller writes the status itself; see [`triggers::desired`]).
+fn controller_of<K>(api: Api<K>) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let events = reflector(
+        writer,
+        watcher::watcher(api, watcher::Config::default()).default_backoff(),
+    );
+    Controller::for_stream(triggers::changed(events, triggers::desired), reader)
+        .with_config(controller_config())
+}
 
 /// Only the objects the operator manages are watched (never every Secret of the cluster).
 fn owned_objects() -> watcher::Config {
@@ -59,8 +89,11 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     controller
-        .with_config(ControllerConfig::default().concurrency(CONCURRENCY))
-        .owns(scoped::<Deployment>(client, ns), owned_objects())
+        .owns_stream(triggers::watch_changed(
+            scoped::<Deployment>(client, ns),
+            owned_objects(),
+            triggers::rollout,
+        ))
         .owns(scoped::<Service>(client, ns), owned_objects())
         .owns(scoped::<ConfigMap>(client, ns), owned_objects())
         .owns(scoped::<Secret>(client, ns), owned_objects())
@@ -147,10 +180,7 @@ pub async fn run(ctx: Arc<Context>) {
     for ns in namespace_list(&ctx.config.watch_namespaces) {
         let ns = ns.as_deref();
         let pipelines = owning(
-            Controller::new(
-                scoped::<ContentPipeline>(&client, ns),
-                watcher::Config::default(),
-            ),
+            controller_of(scoped::<ContentPipeline>(&client, ns)),
             &client,
             ns,
         );
@@ -160,11 +190,7 @@ pub async fn run(ctx: Arc<Context>) {
             content_pipeline::error_policy,
             ctx.clone(),
         );
-        let platforms = owning(
-            Controller::new(scoped::<Platform>(&client, ns), watcher::Config::default()),
-            &client,
-            ns,
-        );
+        let platforms = owning(controller_of(scoped::<Platform>(&client, ns)), &client, ns);
         launch.add(
             platforms,
             platform::reconcile,
@@ -172,10 +198,7 @@ pub async fn run(ctx: Arc<Context>) {
             ctx.clone(),
         );
         let jobs = owning(
-            Controller::new(
-                scoped::<AnalyticsJob>(&client, ns),
-                watcher::Config::default(),
-            ),
+            controller_of(scoped::<AnalyticsJob>(&client, ns)),
             &client,
             ns,
         )
@@ -187,10 +210,7 @@ pub async fn run(ctx: Arc<Context>) {
             ctx.clone(),
         );
         // Templates own no Kubernetes object: only the Templates themselves are watched.
-        let templates =
-            Controller::new(scoped::<Template>(&client, ns), watcher::Config::default())
-                .with_config(ControllerConfig::default().concurrency(CONCURRENCY))
-                .shutdown_on_signal();
+        let templates = controller_of(scoped::<Template>(&client, ns)).shutdown_on_signal();
         launch.add(
             following_platforms(templates, &client, ns),
             template::reconcile,
