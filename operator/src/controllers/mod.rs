@@ -66,9 +66,13 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
+    // The cache keeps every object of the kind: without their managedFields (never read,
+    // often the larger half of an object written by server-side apply).
     let events = reflector(
         writer,
-        watcher::watcher(api, watcher::Config::default()).default_backoff(),
+        watcher::watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(|o| o.meta_mut().managed_fields = None),
     );
     Controller::for_stream(triggers::changed(events, triggers::desired), reader)
         .with_config(controller_config())
