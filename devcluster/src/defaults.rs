@@ -50,20 +50,20 @@ fn pod_spec_defaults(spec: &mut Value) {
 /// NodePorts in use by any Service.
 fn used_node_ports(st: &State) -> std::collections::HashSet<i64> {
     st.list("", "services", None)
-        .flat_map(|(_, o)| o["spec"]["ports"].as_array().cloned().unwrap_or_default())
+        .flat_map(|(_, o)| o["spec"]["ports"].as_array().into_iter().flatten())
         .filter_map(|p| p["nodePort"].as_i64())
         .collect()
 }
 
 /// Next free ClusterIP in 10.96.0.0/16 (10.96.0.1 is the `kubernetes` Service's).
 fn allocate_cluster_ip(st: &State) -> String {
-    let used: std::collections::HashSet<String> = st
+    let used: std::collections::HashSet<&str> = st
         .list("", "services", None)
-        .filter_map(|(_, o)| o["spec"]["clusterIP"].as_str().map(str::to_owned))
+        .filter_map(|(_, o)| o["spec"]["clusterIP"].as_str())
         .collect();
     (2..=65_534u32)
         .map(|n| format!("10.96.{}.{}", n / 256, n % 256))
-        .find(|ip| !used.contains(ip))
+        .find(|ip| !used.contains(ip.as_str()))
         .unwrap_or_else(|| "None".into())
 }
 
@@ -134,7 +134,13 @@ pub fn apply(st: &State, res: &Resource, obj: &mut Value, old: Option<&Value>) {
             set_default(spec, "sessionAffinity", json!("None"));
             let wants_node_port =
                 matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer"));
-            let mut used = used_node_ports(st);
+            // Only a Service that gets NodePorts reads the ones in use (a scan of every
+            // Service, which each write of a ClusterIP Service would otherwise pay).
+            let mut used = if wants_node_port {
+                used_node_ports(st)
+            } else {
+                Default::default()
+            };
             if let Some(ports) = spec["ports"].as_array_mut() {
                 for (i, p) in ports.iter_mut().enumerate() {
                     set_default(p, "protocol", json!("TCP"));
