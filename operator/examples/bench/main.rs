@@ -56,6 +56,10 @@ struct Args {
     /// backends, then exit.
     #[arg(long, value_name = "ID")]
     clean_up: Option<u64>,
+    /// The operator binary to measure (default: the release build next to this example),
+    /// e.g. `target/shipped/machina-operator` built with `--profile shipped`.
+    #[arg(long, value_name = "PATH")]
+    operator: Option<std::path::PathBuf>,
 }
 
 /// Timings of one rollout.
@@ -122,7 +126,11 @@ async fn main() -> anyhow::Result<()> {
     objects::namespace(&client, ns).await?;
     objects::platform(&client, &root, ns, &services, &prefix, &vhost).await?;
     let port = processes::free_port()?;
-    let operator = processes::start_operator(&bin, &work, ns, port).await?;
+    let operator_bin = args
+        .operator
+        .clone()
+        .unwrap_or_else(|| bin.join("machina-operator"));
+    let operator = processes::start_operator(&operator_bin, &work, ns, port).await?;
     let idle = operator.memory();
     eprintln!("operator: {} pipelines", args.pipelines);
     let api: Api<ContentPipeline> = Api::namespaced(client.clone(), ns);

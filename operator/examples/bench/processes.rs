@@ -118,12 +118,12 @@ pub async fn start_devcluster(bin: &Path, root: &Path, work: &Path) -> anyhow::R
 /// Starts the operator on `namespace`, JSON logs with the per-object provisioning events,
 /// and waits until `/readyz` answers 200.
 pub async fn start_operator(
-    bin: &Path,
+    operator: &Path,
     work: &Path,
     namespace: &str,
     http_port: u16,
 ) -> anyhow::Result<Proc> {
-    let mut command = Command::new(bin.join("machina-operator"));
+    let mut command = Command::new(operator);
     command
         .env("KUBECONFIG", work.join("kubeconfig"))
         .env("MACHINA_WATCH_NAMESPACES", namespace)
