@@ -123,26 +123,55 @@ pub(crate) fn check_kind(res: &Resource, obj: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-fn without_meta_and_status(obj: &Value) -> Value {
-    let mut o = obj.clone();
-    if let Some(m) = o.as_object_mut() {
-        for k in ["metadata", "status", "apiVersion", "kind"] {
-            m.remove(k);
+/// Whether `a` and `b` differ outside `metadata`, `status`, `apiVersion` and `kind` (a
+/// spec change: the generation moves). Compares in place: this runs on every write.
+fn spec_differs(a: &Value, b: &Value) -> bool {
+    const SKIPPED: [&str; 4] = ["metadata", "status", "apiVersion", "kind"];
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            let keys = |m: &'_ Map<String, Value>| {
+                m.iter()
+                    .filter(|(k, _)| !SKIPPED.contains(&k.as_str()))
+                    .count()
+            };
+            keys(a) != keys(b)
+                || a.iter()
+                    .filter(|(k, _)| !SKIPPED.contains(&k.as_str()))
+                    .any(|(k, v)| b.get(k) != Some(v))
         }
+        _ => a != b,
     }
-    o
 }
 
+/// Whether `a` and `b` are the same object but for `resourceVersion` and `managedFields`
+/// (a no-op write). Compares in place: this runs on every write.
 fn same_ignoring_rv(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(md) = v["metadata"].as_object_mut() {
-            md.remove("resourceVersion");
-            md.remove("managedFields");
-        }
-        v
+    const SKIPPED: [&str; 2] = ["resourceVersion", "managedFields"];
+    let (Some(ao), Some(bo)) = (a.as_object(), b.as_object()) else {
+        return a == b;
     };
-    strip(a) == strip(b)
+    if ao.len() != bo.len()
+        || ao
+            .iter()
+            .any(|(k, v)| k != "metadata" && bo.get(k) != Some(v))
+    {
+        return false;
+    }
+    match (a["metadata"].as_object(), b["metadata"].as_object()) {
+        (Some(am), Some(bm)) => {
+            let kept = |m: &'_ Map<String, Value>| {
+                m.iter()
+                    .filter(|(k, _)| !SKIPPED.contains(&k.as_str()))
+                    .count()
+            };
+            kept(am) == kept(bm)
+                && am
+                    .iter()
+                    .filter(|(k, _)| !SKIPPED.contains(&k.as_str()))
+                    .all(|(k, v)| bm.get(k) == Some(v))
+        }
+        _ => a["metadata"] == b["metadata"],
+    }
 }
 
 /// ObjectMeta's `omitempty`: empty lists and maps are not stored (kube-runtime's
@@ -309,21 +338,13 @@ pub(crate) fn commit(
     }
     // After defaulting, so a defaulted field never counts as a spec change.
     if let Some(old) = old
-        && without_meta_and_status(old) != without_meta_and_status(&new)
+        && spec_differs(old, &new)
     {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(1);
         new["metadata"]["generation"] = json!(g + 1);
     }
     if track {
-        let reference = old.cloned();
-        fields::track_update(
-            reference.as_ref(),
-            &mut new,
-            &opts.manager,
-            &api_version,
-            sub,
-            scope,
-        );
+        fields::track_update(old, &mut new, &opts.manager, &api_version, sub, scope);
     }
     if let Some(old) = old
         && same_ignoring_rv(old, &new)
