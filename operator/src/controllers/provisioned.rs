@@ -16,6 +16,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The memo's (and the metrics') name of MongoDB provisioning.
+pub const MONGODB: &str = "mongodb";
+/// The memo's (and the metrics') name of RabbitMQ provisioning.
+pub const RABBITMQ: &str = "rabbitmq";
+
 /// Fingerprint of a provisioning call's input (a SHA-256: passwords are never kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fingerprint([u8; 32]);

@@ -9,6 +9,7 @@ use crate::controllers::common::{
     PASSWORD_KEY, admin_credentials, credential_data, kept_or_new_password,
 };
 use crate::controllers::kube_ops;
+use crate::controllers::provisioned::{Fingerprint, MONGODB, RABBITMQ};
 use crate::labels::AppLabels;
 use crate::pod::PlatformSettings;
 use crate::provision::mongodb::{
@@ -21,6 +22,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Secret;
 use machina_crds::{AnalyticsJob, Platform};
+use std::time::Instant;
 
 /// The workload as the server returned it (with its status).
 #[derive(Clone, Debug)]
@@ -88,6 +90,11 @@ fn secret_labels(instance: &str) -> AppLabels<'_> {
     }
 }
 
+/// The job's key in the provisioning memo (apart from a ContentPipeline of the same name).
+pub fn memo_key(namespace: &str, name: &str) -> String {
+    format!("AnalyticsJob {namespace}/{name}")
+}
+
 /// Provisions the external resources, writes the Secrets and applies the workload.
 pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) -> Result<Observed> {
     let name = labels::name(job)?;
@@ -105,9 +112,24 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     let password = kept_or_new_password(existing_mongo.as_ref(), PASSWORD_KEY)?;
     let role = role_spec(job, &settings)?;
     let spec = user_spec(&role, analytics_base(job)?, password.clone());
+    // Skipped while the input is unchanged and younger than the resync (see `provisioned`);
+    // the client also reads the job's progress below.
     let mongo = ctx.backends.mongo(&admin.mongo_uri).await?;
-    mongo.ensure_role(&role).await?;
-    mongo.ensure_user(&spec).await?;
+    let key = memo_key(&namespace, &name);
+    let input = Fingerprint::of(&[
+        admin.mongo_uri.expose(),
+        &format!("{role:?}"),
+        &format!("{spec:?}"),
+        spec.password.expose(),
+    ]);
+    if !ctx
+        .provisioned
+        .is_current(&key, MONGODB, input, ctx.config.resync, Instant::now())
+    {
+        mongo.ensure_role(&role).await?;
+        mongo.ensure_user(&spec).await?;
+        ctx.provisioned.record(&key, MONGODB, input, Instant::now());
+    }
     let uri =
         secrets::mongodb_connection_string(&admin.mongo_uri, &spec.user, &password, &spec.db)?;
     let data = credential_data(MONGODB_URI_KEY, uri, &spec.user, password);
@@ -118,11 +140,29 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     // RabbitMQ topology (queue bound to the events exchange), then its Secret.
     let topology = Topology::for_analytics_job(job, platform)?;
     let password = kept_or_new_password(existing_rabbit.as_ref(), PASSWORD_KEY)?;
-    ctx.backends
-        .rabbit(&admin.rabbit)
-        .await?
-        .apply(&topology, &password)
-        .await?;
+    let input = Fingerprint::of(&[
+        &admin.rabbit.management_url,
+        &admin.rabbit.username,
+        admin.rabbit.password.expose(),
+        &format!("{topology:?}"),
+        password.expose(),
+    ]);
+    if !ctx
+        .provisioned
+        .is_current(&key, RABBITMQ, input, ctx.config.resync, Instant::now())
+    {
+        let report = ctx
+            .backends
+            .rabbit(&admin.rabbit)
+            .await?
+            .apply(&topology, &password)
+            .await?;
+        // A retired queue still holding messages is checked again on the next reconcile.
+        if report.kept_retired_queues.is_empty() {
+            ctx.provisioned
+                .record(&key, RABBITMQ, input, Instant::now());
+        }
+    }
     let url = secrets::amqp_connection_string(
         &admin.amqp_url,
         &topology.user,

@@ -100,6 +100,10 @@ async fn apply(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
 /// `Delete`; nothing with `Retain`. A missing Platform, admin Secret or backend releases
 /// the finalizer with a Warning Event naming what was left.
 async fn cleanup(job: &AnalyticsJob, ctx: &Context) -> Result<Action> {
+    ctx.provisioned.forget(&converge::memo_key(
+        &labels::namespace(job)?,
+        &labels::name(job)?,
+    ));
     let base = analytics_base(job)?;
     let what = format!(
         "MongoDB user and role {base}; RabbitMQ user and queue {base} and its dead-letter queue"

@@ -74,6 +74,29 @@ async fn streaming_applies_the_deployment_and_deletes_the_cronjob() {
 }
 
 #[tokio::test]
+async fn a_second_reconcile_with_the_same_input_provisions_nothing() {
+    let w = world();
+    seed_platform_and_admin_secrets(&w.api);
+    let job = finalized(&w.api, |_| {});
+    reconcile(job.clone(), w.ctx.clone())
+        .await
+        .expect("first reconcile");
+    let first = w.backends.calls();
+    assert_eq!(first.len(), 3, "{first:?}");
+    // The mock API server keeps what it is given, not what is applied: the Secrets written
+    // by the first reconcile are what the second one reads.
+    for call in w.api.calls() {
+        if call.method == "PATCH" && call.path.starts_with(SECRETS) {
+            w.api.seed(&call.path, call.body);
+        }
+    }
+    reconcile(job, w.ctx.clone())
+        .await
+        .expect("second reconcile");
+    assert_eq!(w.backends.calls(), first, "nothing provisioned again");
+}
+
+#[tokio::test]
 async fn scheduled_applies_the_cronjob_deletes_the_deployment_and_reports_runs() {
     let w = world();
     seed_platform_and_admin_secrets(&w.api);

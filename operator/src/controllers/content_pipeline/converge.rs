@@ -10,7 +10,7 @@ use crate::content_pipeline::builders::{AMQP_URL_KEY, MONGODB_URI_KEY, database}
 use crate::content_pipeline::definition::worker_labels;
 use crate::content_pipeline::{self, CredentialVersions, redis};
 use crate::context::Context;
-use crate::controllers::provisioned::Fingerprint;
+use crate::controllers::provisioned::{Fingerprint, MONGODB, RABBITMQ};
 use crate::pod::PlatformSettings;
 use crate::provision::mongodb::{UserSpec, pipeline_user};
 use crate::provision::rabbitmq::Topology;
@@ -248,10 +248,6 @@ pub async fn converge(
         definition_checksum: objects.definition.checksum,
     })
 }
-
-/// Backend names in metrics and in the provisioning memo.
-const MONGODB: &str = "mongodb";
-const RABBITMQ: &str = "rabbitmq";
 
 /// Records the time a provisioning call took: the metric, and a debug event that carries the
 /// pipeline through the reconcile's span (the benchmark subtracts it per object).
