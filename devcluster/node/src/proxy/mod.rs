@@ -52,9 +52,6 @@ fn key(s: &Service) -> String {
     )
 }
 
-/// Shortest time between two syncs during a burst of Service events.
-const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-
 /// Runs the proxy until `stop`, then closes every listener.
 pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
     let (slices, writer) = reflector::store();
@@ -106,12 +103,7 @@ pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
             Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => {}
             Some(Ok(_)) => {
                 // A sync covers every Service: coalesce a burst of events (thousands of
-                // Services created at once) into one, instead of one full sync per event,
-                // and sync at most every SYNC_INTERVAL while the burst lasts.
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(SYNC_INTERVAL) => {}
-                }
+                // Services created at once) into one, instead of one full sync per event.
                 while let Some(Some(next)) = events.next().now_or_never() {
                     if let Err(e) = next {
                         tracing::warn!(error = %e, "service watch failed; retrying");
