@@ -32,6 +32,7 @@ pub mod gc_index;
 pub mod housekeeping;
 pub mod http;
 pub mod kubeconfig;
+pub mod label_index;
 pub mod list;
 pub mod logs;
 pub mod openapi;

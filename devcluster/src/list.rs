@@ -55,7 +55,7 @@ pub fn list(st: &State, res: &Resource, ns: Option<&str>, req: &ListRequest) -> 
     let mut next = None;
     let mut remaining = 0usize;
     let (group, plural) = crate::events::storage(res);
-    for (k, o) in st.list(group, plural, ns) {
+    for (k, o) in st.list_candidates(group, plural, ns, &req.labels) {
         if let Some((ans, aname)) = &after
             && (k.namespace.as_str(), k.name.as_str()) <= (ans.as_str(), aname.as_str())
         {

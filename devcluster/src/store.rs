@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::gc_index::GcIndex;
+use crate::label_index::LabelIndex;
 use crate::registry::Registry;
+use crate::selectors::LabelSelector;
 
 /// Where an object lives: `(group, plural, namespace, name)`; namespace "" when
 /// cluster-scoped. Versions share one key: objects are stored once per group/plural.
@@ -84,6 +86,8 @@ pub struct State {
     pub gc_pending: bool,
     /// What the garbage collector reads instead of scanning every object.
     pub gc: GcIndex,
+    /// Objects by label pair, for selective lists.
+    pub labels: LabelIndex,
     /// Pods on a node are deleted gracefully (the kubelet finishes the deletion).
     pub graceful_pods: bool,
 }
@@ -103,6 +107,7 @@ impl State {
             dirty: false,
             gc_pending: false,
             gc: GcIndex::default(),
+            labels: LabelIndex::default(),
             graceful_pods: false,
         }
     }
@@ -131,6 +136,7 @@ impl State {
         }
         let previous = self.objects.insert(key.clone(), obj.clone());
         self.gc.change(&key, previous.as_ref(), Some(&obj));
+        self.labels.change(&key, previous.as_ref(), Some(&obj));
         self.record(key, kind, obj.clone(), previous);
         obj
     }
@@ -141,12 +147,15 @@ impl State {
         let previous = self.objects.insert(key.clone(), obj);
         self.gc
             .change(key, previous.as_ref(), self.objects.get(key));
+        self.labels
+            .change(key, previous.as_ref(), self.objects.get(key));
     }
 
     /// Removes the object under `key`; the DELETED event carries a fresh resourceVersion.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
         self.gc.change(key, Some(&obj), None);
+        self.labels.change(key, Some(&obj), None);
         self.gc_pending = true;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
@@ -193,6 +202,31 @@ impl State {
         })
     }
 
+    /// The objects of `group/plural` (in `namespace`) that may match `selector`, in key
+    /// order: through the label index when the selector has an equality, else all of them.
+    pub fn list_candidates<'a>(
+        &'a self,
+        group: &'a str,
+        plural: &'a str,
+        namespace: Option<&'a str>,
+        selector: &LabelSelector,
+    ) -> Box<dyn Iterator<Item = (&'a Key, &'a Value)> + 'a> {
+        let Some(keys) = self.labels.narrowest(group, plural, selector.equalities()) else {
+            return Box::new(self.list(group, plural, namespace));
+        };
+        let start = Key {
+            group: group.to_owned(),
+            plural: plural.to_owned(),
+            namespace: namespace.unwrap_or_default().to_owned(),
+            name: String::new(),
+        };
+        Box::new(
+            keys.range(start..)
+                .take_while(move |k| namespace.is_none_or(|ns| k.namespace == ns))
+                .filter_map(|k| self.objects.get_key_value(k)),
+        )
+    }
+
     /// Whether namespace `ns` exists, and whether it is terminating.
     pub fn namespace_state(&self, ns: &str) -> Option<bool> {
         let key = Key {
@@ -213,6 +247,7 @@ impl State {
         self.compacted = rv;
         self.objects = objects.into_iter().collect();
         self.gc = GcIndex::rebuild(&self.objects);
+        self.labels = LabelIndex::rebuild(&self.objects);
         self.gc_pending = true;
     }
 }
