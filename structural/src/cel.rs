@@ -80,21 +80,28 @@ impl CelNode {
 /// `node` was parsed from. Returns whether any rules were found.
 pub(crate) fn attach(node: &mut Node, raw: &Value, at: &str) -> Result<bool> {
     let mut found = false;
+    let mut reads_old_self = false;
     for (name, prop) in node.properties.iter_mut() {
         if let Some(raw_prop) = raw.get("properties").and_then(|p| p.get(name)) {
             found |= attach(prop, raw_prop, &path::child(at, name))?;
+            reads_old_self |= prop.reads_old_self;
         }
     }
     if let (Additional::Schema(schema), Some(raw_add)) =
         (&mut node.additional, raw.get("additionalProperties"))
     {
         found |= attach(schema, raw_add, &path::child(at, "*"))?;
+        reads_old_self |= schema.reads_old_self;
     }
     if let (Some(items), Some(raw_items)) = (node.items.as_deref_mut(), raw.get("items")) {
         found |= attach(items, raw_items, &path::index_any(at))?;
+        reads_old_self |= items.reads_old_self;
     }
     let mut raw_rules = Vec::new();
     collect_rules(raw, &mut raw_rules);
+    // Conservative: any mention (rule or messageExpression) counts.
+    node.reads_old_self =
+        reads_old_self || raw_rules.iter().any(|r| r.to_string().contains("oldSelf"));
     if !raw_rules.is_empty() {
         node.cel = Some(compile_node(node, raw, raw_rules, at)?);
         found = true;

@@ -4,7 +4,8 @@
 //! and items (`a[0]`). `oldSelf` is the old value at the same place: by key for
 //! objects and maps, by list-map keys for `x-kubernetes-list-type: map` items, and
 //! absent for other list items (transition rules there are skipped, as in the
-//! apiserver). `null` values are never evaluated.
+//! apiserver). `null` values are never evaluated, nor unchanged values whose rules do not
+//! read `oldSelf` (ratcheting).
 //!
 //! A failed rule becomes `Invalid`/`Forbidden`/`Required`/`Duplicate` (per `reason`) at
 //! the node's path plus the rule's `fieldPath`. The value is shown for scalars and
@@ -29,6 +30,12 @@ pub(crate) fn evaluate(
         return;
     }
     let old = old.filter(|o| !o.is_null());
+    // Ratcheting (kube-apiserver >= 1.30, GA in 1.33): failures of rules that do not read
+    // `oldSelf` on a value equal to its old value are dropped, so such a subtree is not
+    // evaluated at all (a status write never re-runs the spec's rules).
+    if !node.reads_old_self && old.is_some_and(|o| o == value) {
+        return;
+    }
     if let Some(cel) = &node.cel
         && let Err(failures) = kube_cel::validate_compiled(&cel.compiled, value, old)
     {

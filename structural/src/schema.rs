@@ -78,6 +78,9 @@ pub(crate) struct Node {
     /// Whether this node or a structural descendant has CEL rules (lets evaluation
     /// skip rule-free subtrees).
     pub has_cel: bool,
+    /// Whether a rule in this node's subtree reads `oldSelf` (a transition rule): such a
+    /// subtree is evaluated even when unchanged (no ratcheting).
+    pub reads_old_self: bool,
 }
 
 impl Node {

@@ -136,6 +136,43 @@ fn root_rules_report_the_nil_path() {
 }
 
 #[test]
+fn unchanged_values_are_ratcheted_unless_the_rule_reads_old_self() {
+    let schema = replicas_schema(json!([{"rule": "self.replicas <= self.maxReplicas"}]));
+    let want = [(
+        "spec",
+        Invalid,
+        "spec: Invalid value: failed rule: self.replicas <= self.maxReplicas",
+    )];
+    assert_errors("create", validate(&schema, &too_many(), None), &want);
+    // A status write keeps an invalid spec that was stored before the rule existed.
+    let mut with_status = too_many();
+    with_status["status"] = json!({"ready": true});
+    assert_errors(
+        "unchanged spec",
+        validate(&schema, &with_status, Some(&too_many())),
+        &[],
+    );
+    let mut changed = too_many();
+    changed["spec"]["replicas"] = json!(4);
+    assert_errors(
+        "changed spec",
+        validate(&schema, &changed, Some(&too_many())),
+        &want,
+    );
+    // A transition rule reads oldSelf: evaluated on unchanged values too.
+    let schema = crate::spec_x(json!({
+        "type": "integer",
+        "x-kubernetes-validations": [{"rule": "self > oldSelf", "message": "must grow"}]
+    }));
+    let same = json!({"spec": {"x": 1}});
+    assert_errors(
+        "transition rule",
+        validate(&schema, &same, Some(&same)),
+        &[("spec.x", Invalid, "spec.x: Invalid value: 1: must grow")],
+    );
+}
+
+#[test]
 fn transition_rules_need_an_old_object() {
     let schema = crate::spec_x(json!({
         "type": "string",

@@ -13,7 +13,7 @@ use kube::core::Selector;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Api, ResourceExt};
+use kube::Api;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +36,11 @@ pub async fn run(ctx: Arc<Ctx>, stop: CancellationToken) {
         pods,
         watcher::Config::default(),
         move |pod: Pod| {
-            let ns = pod.namespace();
+            let ns = pod.metadata.namespace.as_deref();
             services
                 .state()
                 .into_iter()
-                .filter(|s| s.namespace() == ns && selects(s, &pod))
+                .filter(|s| s.metadata.namespace.as_deref() == ns && selects(s, &pod))
                 .map(|s| ObjectRef::from_obj(s.as_ref()))
                 .collect::<Vec<_>>()
         },
@@ -53,8 +53,11 @@ pub fn selects(service: &Service, pod: &Pod) -> bool {
     let Some(selector) = service.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
         return false;
     };
-    let labels = pod.metadata.labels.clone().unwrap_or_default();
-    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    let labels = pod.metadata.labels.as_ref();
+    !selector.is_empty()
+        && selector
+            .iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
 /// The port `target` names on `pod` (a number, or a container port's name).
