@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::store::Key;
+use crate::store::{Key, ObjectIndex};
 
 /// Indexes over the stored objects, kept by [`GcIndex::change`].
 #[derive(Debug, Default)]
@@ -36,9 +36,8 @@ fn is_deleting(obj: &Value) -> bool {
     !obj["metadata"]["deletionTimestamp"].is_null()
 }
 
-impl GcIndex {
-    /// Records that the object at `key` went from `before` to `after` (`None`: absent).
-    pub fn change(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>) {
+impl ObjectIndex for GcIndex {
+    fn change(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>) {
         if let Some(u) = before.and_then(uid)
             && after.and_then(uid) != Some(u)
         {
@@ -85,7 +84,9 @@ impl GcIndex {
             }
         }
     }
+}
 
+impl GcIndex {
     /// Whether an object with this uid exists.
     pub fn exists(&self, uid: &str) -> bool {
         self.uids.contains_key(uid)
@@ -107,15 +108,6 @@ impl GcIndex {
     /// Takes the objects that may have lost all their owners since the last call.
     pub fn take_candidates(&mut self) -> BTreeSet<Key> {
         std::mem::take(&mut self.candidates)
-    }
-
-    /// Rebuilt from scratch (after loading a snapshot): every owned object is a candidate.
-    pub fn rebuild<'a>(objects: impl IntoIterator<Item = (&'a Key, &'a Value)>) -> Self {
-        let mut index = Self::default();
-        for (k, o) in objects {
-            index.change(k, None, Some(o));
-        }
-        index
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::store::Key;
+use crate::store::{Key, ObjectIndex};
 
 /// `(group, plural, label key, label value)`.
 type Posting = (String, String, String, String);
@@ -32,9 +32,8 @@ fn posting(key: &Key, label: &str, value: &str) -> Posting {
     )
 }
 
-impl LabelIndex {
-    /// Records that the object at `key` went from `before` to `after` (`None`: absent).
-    pub fn change(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>) {
+impl ObjectIndex for LabelIndex {
+    fn change(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>) {
         let (old, new) = (labels(before), labels(after));
         // Status writes (most writes) keep the labels: nothing to do.
         if old == new {
@@ -68,7 +67,9 @@ impl LabelIndex {
                 .insert(key.clone());
         }
     }
+}
 
+impl LabelIndex {
     /// Of the objects of `group/plural` carrying one of the `pairs`, the fewest: every
     /// object matching all of them is among these. `None` when `pairs` is empty.
     pub fn narrowest<'a>(
@@ -91,15 +92,6 @@ impl LabelIndex {
                     .unwrap_or(&EMPTY)
             })
             .min_by_key(|keys| keys.len())
-    }
-
-    /// Rebuilt from scratch (after loading a snapshot).
-    pub fn rebuild<'a>(objects: impl IntoIterator<Item = (&'a Key, &'a Value)>) -> Self {
-        let mut index = Self::default();
-        for (k, o) in objects {
-            index.change(k, None, Some(o));
-        }
-        index
     }
 }
 

@@ -27,6 +27,21 @@ pub struct Key {
     pub name: String,
 }
 
+/// An index over the stored objects that [`State`] keeps current on every write.
+pub trait ObjectIndex: Default {
+    /// Records that the object at `key` went from `before` to `after` (`None`: absent).
+    fn change(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>);
+
+    /// Rebuilt from scratch (after loading a snapshot).
+    fn rebuild<'a>(objects: impl IntoIterator<Item = (&'a Key, &'a Value)>) -> Self {
+        let mut index = Self::default();
+        for (k, o) in objects {
+            index.change(k, None, Some(o));
+        }
+        index
+    }
+}
+
 /// `ADDED`, `MODIFIED` or `DELETED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
