@@ -35,6 +35,21 @@ impl Fingerprint {
         }
         Self(hasher.finalize().into())
     }
+
+    /// The input of a RabbitMQ provisioning call: admin credentials, topology, user password.
+    pub fn of_topology(
+        admin: &crate::controllers::backends::RabbitAdmin,
+        topology: &crate::provision::rabbitmq::Topology,
+        password: &crate::secrets::SecretString,
+    ) -> Self {
+        Self::of(&[
+            &admin.management_url,
+            &admin.username,
+            admin.password.expose(),
+            &format!("{topology:?}"),
+            password.expose(),
+        ])
+    }
 }
 
 /// (object key `<namespace>/<name>`, backend).

@@ -140,13 +140,7 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     // RabbitMQ topology (queue bound to the events exchange), then its Secret.
     let topology = Topology::for_analytics_job(job, platform)?;
     let password = kept_or_new_password(existing_rabbit.as_ref(), PASSWORD_KEY)?;
-    let input = Fingerprint::of(&[
-        &admin.rabbit.management_url,
-        &admin.rabbit.username,
-        admin.rabbit.password.expose(),
-        &format!("{topology:?}"),
-        password.expose(),
-    ]);
+    let input = Fingerprint::of_topology(&admin.rabbit, &topology, &password);
     if !ctx
         .provisioned
         .is_current(&key, RABBITMQ, input, ctx.config.resync, Instant::now())

@@ -129,13 +129,7 @@ pub async fn converge(
     // RabbitMQ topology and user, then its Secret.
     let topology = Topology::for_pipeline(pipeline, platform)?;
     let rabbit_password = kept_or_new_password(existing.rabbitmq.as_ref(), PASSWORD_KEY)?;
-    let input = Fingerprint::of(&[
-        &admin.rabbit.management_url,
-        &admin.rabbit.username,
-        admin.rabbit.password.expose(),
-        &format!("{topology:?}"),
-        rabbit_password.expose(),
-    ]);
+    let input = Fingerprint::of_topology(&admin.rabbit, &topology, &rabbit_password);
     if !ctx
         .provisioned
         .is_current(&key, RABBITMQ, input, ctx.config.resync, Instant::now())
