@@ -74,6 +74,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A controller's cached object could not be read back (never expected: the operator
+    /// wrote the cached JSON itself from a decoded object).
+    #[error("the cached {kind} could not be read back: {source}")]
+    CachedObject {
+        /// Kind of the object.
+        kind: String,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A spec could not be serialised into the definition handed to a worker.
     #[error("failed to serialise the {what}: {source}")]
     SerializeSpec {
@@ -151,6 +161,7 @@ impl Error {
         match self {
             Error::MissingObjectKey { .. } => "MissingObjectKey",
             Error::InvalidQuantity { .. } => "InvalidQuantity",
+            Error::CachedObject { .. } => "CachedObject",
             Error::SerializeSpec { .. } => "SerializeSpec",
             Error::InvalidMongoUri { .. } => "InvalidMongoUri",
             Error::GeneratePassword(_) => "GeneratePassword",

@@ -9,34 +9,42 @@ use kube::{Resource, ResourceExt};
 use machina_crds::common::PlatformRef;
 use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template, tenancy};
 
-/// A kind whose objects name a Platform.
+/// A kind whose objects may name a Platform.
 pub trait OnPlatform: Resource<DynamicType = ()> + Clone + 'static {
-    /// The object's reference to its Platform.
-    fn platform_ref(&self) -> &PlatformRef;
+    /// The object's reference to its Platform, if its kind has one.
+    fn platform_ref(&self) -> Option<&PlatformRef>;
 }
 
 impl OnPlatform for ContentPipeline {
-    fn platform_ref(&self) -> &PlatformRef {
-        &self.spec.platform_ref
+    fn platform_ref(&self) -> Option<&PlatformRef> {
+        Some(&self.spec.platform_ref)
     }
 }
 
 impl OnPlatform for AnalyticsJob {
-    fn platform_ref(&self) -> &PlatformRef {
-        &self.spec.platform_ref
+    fn platform_ref(&self) -> Option<&PlatformRef> {
+        Some(&self.spec.platform_ref)
     }
 }
 
 impl OnPlatform for Template {
-    fn platform_ref(&self) -> &PlatformRef {
-        &self.spec.platform_ref
+    fn platform_ref(&self) -> Option<&PlatformRef> {
+        Some(&self.spec.platform_ref)
+    }
+}
+
+impl OnPlatform for Platform {
+    fn platform_ref(&self) -> Option<&PlatformRef> {
+        None
     }
 }
 
 /// Whether `object` names the Platform `namespace`/`name`.
 pub fn refers_to<K: OnPlatform>(object: &K, namespace: &str, name: &str) -> bool {
     let own_namespace = object.meta().namespace.as_deref().unwrap_or_default();
-    let reference = object.platform_ref();
+    let Some(reference) = object.platform_ref() else {
+        return false;
+    };
     reference.name == name && tenancy::platform_namespace(reference, own_namespace) == namespace
 }
 

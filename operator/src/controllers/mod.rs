@@ -8,18 +8,22 @@
 //! - [`template`]: Template → a registered, activated template in the Platform's template service.
 //! - [`common`]: Platform resolution, pause annotation, backoff, Events (every controller).
 //! - [`health`]: the Ready/Progressing/Degraded conditions of every kind.
+//! - [`cached`]: the compact form the controllers' caches keep their CRs in.
 //! - [`backends`]: the provisioners behind small traits (fakes in tests).
 //! - [`kube_ops`]: server-side apply, deletion, Secret reads.
 //! - [`provisioned`]: the memo that skips provisioning calls whose input did not change.
 //! - [`triggers`]: which watch events start a reconcile.
+//! - [`owned`]: one watch per owned kind, routed to the controller of each object's owner.
 
 pub mod analytics_job;
 pub mod backends;
+pub mod cached;
 pub mod common;
 pub mod content_pipeline;
 pub mod dependents;
 pub mod health;
 pub mod kube_ops;
+pub mod owned;
 pub mod platform;
 pub mod provisioned;
 pub mod template;
@@ -29,8 +33,9 @@ pub mod triggers;
 
 use crate::context::Context;
 use crate::{Error, Result};
+use cached::Cached;
 use futures::StreamExt;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, Either};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
@@ -38,8 +43,10 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
 use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template};
+use owned::SharedWatch;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -59,11 +66,11 @@ fn controller_config() -> ControllerConfig {
         .debounce(DEBOUNCE)
 }
 
-/// A controller of `K`, started by changes of everything but an object's status (the
-/// controller writes the status itself; see [`triggers::desired`]).
-fn controller_of<K>(api: Api<K>) -> Controller<K>
+/// A controller of `K` (cached compactly, see [`cached`]), started by changes of everything
+/// but an object's status (the controller writes the status itself; see [`triggers::desired`]).
+fn controller_of<K>(api: Api<Cached<K>>) -> Controller<Cached<K>>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: dependents::OnPlatform + Serialize + DeserializeOwned + Send + Sync,
 {
     let (reader, writer) = reflector::store();
     // The cache keeps every object of the kind: without their managedFields (never read,
@@ -87,22 +94,76 @@ fn owned_objects() -> watcher::Config {
     ))
 }
 
-/// Adds the watches of the objects a controller owns.
-fn owning<K>(controller: Controller<K>, client: &Client, ns: Option<&str>) -> Controller<K>
+/// The shared watches of the kinds the controllers own, in one namespace (or all).
+struct OwnedWatches {
+    deployments: SharedWatch<Deployment>,
+    services: SharedWatch<Service>,
+    config_maps: SharedWatch<ConfigMap>,
+    secrets: SharedWatch<Secret>,
+    budgets: SharedWatch<PodDisruptionBudget>,
+    cron_jobs: SharedWatch<CronJob>,
+}
+
+impl OwnedWatches {
+    fn new(client: &Client, ns: Option<&str>) -> Self {
+        Self {
+            // A Deployment's status moves through states its owner's status ignores.
+            deployments: SharedWatch::new(triggers::watch_changed(
+                scoped::<Deployment>(client, ns),
+                owned_objects(),
+                triggers::rollout,
+            )),
+            services: touched(scoped(client, ns)),
+            config_maps: touched(scoped(client, ns)),
+            secrets: touched(scoped(client, ns)),
+            budgets: touched(scoped(client, ns)),
+            cron_jobs: touched(scoped(client, ns)),
+        }
+    }
+
+    /// Adds the watches of the objects every controller but the Templates' owns.
+    fn owned_by<K>(&mut self, controller: Controller<K>) -> Controller<K>
+    where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        controller
+            .owns_stream(self.deployments.subscribe::<K>())
+            .owns_stream(self.services.subscribe::<K>())
+            .owns_stream(self.config_maps.subscribe::<K>())
+            .owns_stream(self.secrets.subscribe::<K>())
+            .owns_stream(self.budgets.subscribe::<K>())
+            .shutdown_on_signal()
+    }
+
+    /// The watches, each running until the controllers it feeds have stopped.
+    fn runs(self) -> Vec<BoxFuture<'static, ()>> {
+        vec![
+            Box::pin(self.deployments.run()),
+            Box::pin(self.services.run()),
+            Box::pin(self.config_maps.run()),
+            Box::pin(self.secrets.run()),
+            Box::pin(self.budgets.run()),
+            Box::pin(self.cron_jobs.run()),
+        ]
+    }
+}
+
+/// A shared watch of the operator's objects of `K`, changes and deletions alike.
+fn touched<K>(api: Api<K>) -> SharedWatch<K>
 where
-    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    controller
-        .owns_stream(triggers::watch_changed(
-            scoped::<Deployment>(client, ns),
-            owned_objects(),
-            triggers::rollout,
-        ))
-        .owns(scoped::<Service>(client, ns), owned_objects())
-        .owns(scoped::<ConfigMap>(client, ns), owned_objects())
-        .owns(scoped::<Secret>(client, ns), owned_objects())
-        .owns(scoped::<PodDisruptionBudget>(client, ns), owned_objects())
-        .shutdown_on_signal()
+    SharedWatch::new(
+        watcher::watcher(api, owned_objects())
+            .default_backoff()
+            .touched_objects(),
+    )
 }
 
 /// Drains a controller's stream, logging failed triggers at debug level (reconcile
@@ -132,26 +193,25 @@ impl Launch {
     /// Adds a controller with its reconcile function and error policy.
     fn add<K, F>(
         &mut self,
-        controller: Controller<K>,
-        reconcile: impl FnMut(Arc<K>, Arc<Context>) -> F + Send + 'static,
-        error_policy: impl Fn(Arc<K>, &Error, Arc<Context>) -> Action + Send + Sync + 'static,
+        controller: Controller<Cached<K>>,
+        mut reconcile: impl FnMut(Arc<K>, Arc<Context>) -> F + Send + 'static,
+        error_policy: impl Fn(Arc<Cached<K>>, &Error, Arc<Context>) -> Action + Send + Sync + 'static,
         ctx: Arc<Context>,
     ) where
-        K: kube::Resource<DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: dependents::OnPlatform + Serialize + DeserializeOwned + Send + Sync,
         F: std::future::Future<Output = Result<Action>> + Send + 'static,
     {
         let store = controller.store();
         self.synced.push(Box::pin(
             async move { store.wait_until_ready().await.is_ok() },
         ));
+        // The reconcile reads the whole object: expanded from the cache's compact form.
+        let expanding = move |cached: Arc<Cached<K>>, ctx| match cached.expand() {
+            Ok(object) => Either::Left(reconcile(Arc::new(object), ctx)),
+            Err(e) => Either::Right(futures::future::ready(Err(e))),
+        };
         self.runs.push(Box::pin(drain(controller.run(
-            reconcile,
+            expanding,
             error_policy,
             ctx,
         ))));
@@ -183,30 +243,26 @@ pub async fn run(ctx: Arc<Context>) {
     let mut launch = Launch::default();
     for ns in namespace_list(&ctx.config.watch_namespaces) {
         let ns = ns.as_deref();
-        let pipelines = owning(
-            controller_of(scoped::<ContentPipeline>(&client, ns)),
-            &client,
-            ns,
-        );
+        let mut owned = OwnedWatches::new(&client, ns);
+        let pipelines = owned.owned_by(controller_of(scoped::<Cached<ContentPipeline>>(
+            &client, ns,
+        )));
         launch.add(
             following_platforms(pipelines, &client, ns),
             content_pipeline::reconcile,
             content_pipeline::error_policy,
             ctx.clone(),
         );
-        let platforms = owning(controller_of(scoped::<Platform>(&client, ns)), &client, ns);
+        let platforms = owned.owned_by(controller_of(scoped::<Cached<Platform>>(&client, ns)));
         launch.add(
             platforms,
             platform::reconcile,
             platform::error_policy,
             ctx.clone(),
         );
-        let jobs = owning(
-            controller_of(scoped::<AnalyticsJob>(&client, ns)),
-            &client,
-            ns,
-        )
-        .owns(scoped::<CronJob>(&client, ns), owned_objects());
+        let jobs = owned
+            .owned_by(controller_of(scoped::<Cached<AnalyticsJob>>(&client, ns)))
+            .owns_stream(owned.cron_jobs.subscribe::<AnalyticsJob>());
         launch.add(
             following_platforms(jobs, &client, ns),
             analytics_job::reconcile,
@@ -214,13 +270,14 @@ pub async fn run(ctx: Arc<Context>) {
             ctx.clone(),
         );
         // Templates own no Kubernetes object: only the Templates themselves are watched.
-        let templates = controller_of(scoped::<Template>(&client, ns)).shutdown_on_signal();
+        let templates = controller_of(scoped::<Cached<Template>>(&client, ns)).shutdown_on_signal();
         launch.add(
             following_platforms(templates, &client, ns),
             template::reconcile,
             template::error_policy,
             ctx.clone(),
         );
+        launch.runs.extend(owned.runs());
     }
     let diagnostics = ctx.diagnostics.clone();
     let Launch { runs, synced } = launch;

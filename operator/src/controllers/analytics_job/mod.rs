@@ -57,7 +57,7 @@ pub async fn reconcile(job: Arc<AnalyticsJob>, ctx: Arc<Context>) -> Result<Acti
 }
 
 /// Requeues a failed job with the per-object exponential backoff.
-pub fn error_policy(job: Arc<AnalyticsJob>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: kube::Resource>(job: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     common::backoff_requeue(CONTROLLER, job.as_ref(), error, &ctx)
 }
 

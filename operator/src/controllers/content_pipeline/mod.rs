@@ -56,7 +56,11 @@ pub async fn reconcile(pipeline: Arc<ContentPipeline>, ctx: Arc<Context>) -> Res
 }
 
 /// Requeues a failed pipeline with a per-object exponential backoff and counts the error.
-pub fn error_policy(pipeline: Arc<ContentPipeline>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: kube::Resource>(
+    pipeline: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     common::backoff_requeue(CONTROLLER, pipeline.as_ref(), error, &ctx)
 }
 

@@ -63,7 +63,11 @@ pub async fn reconcile(platform: Arc<Platform>, ctx: Arc<Context>) -> Result<Act
 }
 
 /// Requeues a failed Platform with a per-object exponential backoff and counts the error.
-pub fn error_policy(platform: Arc<Platform>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: kube::Resource>(
+    platform: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     common::backoff_requeue(CONTROLLER, platform.as_ref(), error, &ctx)
 }
 

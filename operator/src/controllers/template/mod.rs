@@ -96,7 +96,11 @@ pub async fn reconcile(template: Arc<Template>, ctx: Arc<Context>) -> Result<Act
 }
 
 /// Requeues a failed Template with the per-object exponential backoff.
-pub fn error_policy(template: Arc<Template>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy<K: kube::Resource>(
+    template: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     common::backoff_requeue(CONTROLLER, template.as_ref(), error, &ctx)
 }
 
