@@ -2,6 +2,7 @@
 //! operator ([`Diagnostics`]): the Context/State split of controller-rs.
 
 use crate::controllers::backends::Backends;
+use crate::controllers::own_writes::OwnWrites;
 use crate::controllers::provisioned::Provisioned;
 use crate::controllers::template::{HttpTemplateService, TemplateService};
 use crate::metrics::Metrics;
@@ -132,6 +133,8 @@ pub struct Context {
     pub templates: Arc<dyn TemplateService>,
     /// Provisioning calls that succeeded recently, per object (skips identical repeats).
     pub provisioned: Provisioned,
+    /// The operator's latest writes to its objects, whose watch events are no news.
+    pub own_writes: Arc<OwnWrites>,
 }
 
 impl std::fmt::Debug for Context {
@@ -166,6 +169,7 @@ impl Context {
             backoff: Backoff::default(),
             templates: Arc::new(HttpTemplateService::default()),
             provisioned: Provisioned::default(),
+            own_writes: Arc::default(),
         }
     }
 

@@ -25,13 +25,24 @@ pub const PASSWORD_KEY: &str = "password";
 /// Key of the client URL (with the password) in the Redis Secret.
 pub const URL_KEY: &str = "url";
 
+/// `app.kubernetes.io/name` of a pipeline's Redis.
+const REDIS_NAME: &str = "redis";
+/// `app.kubernetes.io/component` of a pipeline's Redis.
+const REDIS_COMPONENT: &str = "cache";
+
 /// Labels of a pipeline's Redis.
 pub fn redis_labels(instance: &str) -> AppLabels<'_> {
     AppLabels {
-        name: "redis",
+        name: REDIS_NAME,
         instance,
-        component: "cache",
+        component: REDIS_COMPONENT,
     }
+}
+
+/// Whether `labels` are those of a pipeline's Redis.
+pub fn is_redis(set: &BTreeMap<String, String>) -> bool {
+    set.get(labels::NAME).map(String::as_str) == Some(REDIS_NAME)
+        && set.get(labels::COMPONENT).map(String::as_str) == Some(REDIS_COMPONENT)
 }
 
 /// Redis's spelling of an eviction policy.

@@ -2,6 +2,7 @@
 //! field manager, deletion that treats "already gone" as done, reads that return `None`
 //! for a missing object, and Secret values.
 
+use crate::context::Context;
 use crate::secrets::SecretString;
 use crate::{DeleteKind, Deletion, Error, Result};
 use k8s_openapi::NamespaceResourceScope;
@@ -11,6 +12,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::core::object::HasStatus;
 use kube::{Api, Client, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,42 +38,56 @@ impl<K> Namespaced for K where
 }
 
 /// Server-side applies `object` (force: the operator owns these fields) and returns what
-/// the server holds afterwards, status included.
-pub async fn apply<K: Namespaced>(client: &Client, field_manager: &str, object: &K) -> Result<K> {
+/// the server holds afterwards, status included. The write is recorded in
+/// [`Context::own_writes`]: its watch event does not trigger the owner again.
+pub async fn apply<K: Namespaced>(ctx: &Context, object: &K) -> Result<K> {
     let meta = object.meta();
     let name = meta.name.clone().unwrap_or_default();
     let namespace = meta.namespace.clone().unwrap_or_default();
-    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
-    api.patch(
-        &name,
-        &PatchParams::apply(field_manager).force(),
-        &Patch::Apply(object),
-    )
-    .await
-    .map_err(|e| Error::kube("apply", &K::kind(&()), &name, e))
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &namespace);
+    let written = api
+        .patch(
+            &name,
+            &PatchParams::apply(&ctx.config.field_manager).force(),
+            &Patch::Apply(object),
+        )
+        .await
+        .map_err(|e| Error::kube("apply", &K::kind(&()), &name, e))?;
+    ctx.own_writes.record(&written);
+    Ok(written)
 }
 
-/// Writes `status` on the status subresource of `name` by server-side apply.
-pub async fn apply_status<K: Namespaced>(
+/// Writes `status` on the status subresource of `object` by server-side apply, unless the
+/// object already has exactly that status (the write would change nothing, and most
+/// reconciles of a settled object end with the status it has).
+pub async fn apply_status<K>(
     client: &Client,
     field_manager: &str,
-    namespace: &str,
-    name: &str,
-    status: &impl Serialize,
-) -> Result<()> {
+    object: &K,
+    status: &K::Status,
+) -> Result<()>
+where
+    K: Namespaced + HasStatus,
+    K::Status: Serialize + PartialEq,
+{
+    if object.status() == Some(status) {
+        return Ok(());
+    }
+    let namespace = crate::labels::namespace(object)?;
+    let name = crate::labels::name(object)?;
     let patch = serde_json::json!({
         "apiVersion": K::api_version(&()),
         "kind": K::kind(&()),
         "status": status,
     });
-    Api::<K>::namespaced(client.clone(), namespace)
+    Api::<K>::namespaced(client.clone(), &namespace)
         .patch_status(
-            name,
+            &name,
             &PatchParams::apply(field_manager).force(),
             &Patch::Apply(&patch),
         )
         .await
-        .map_err(|e| Error::kube("patch status of", &K::kind(&()), name, e))?;
+        .map_err(|e| Error::kube("patch status of", &K::kind(&()), &name, e))?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! - [`kube_ops`]: server-side apply, deletion, Secret reads.
 //! - [`provisioned`]: the memo that skips provisioning calls whose input did not change.
 //! - [`triggers`]: which watch events start a reconcile.
+//! - [`own_writes`]: the operator's own writes, whose watch events are no news to it.
 //! - [`owned`]: one watch per owned kind, routed to the controller of each object's owner.
 
 pub mod analytics_job;
@@ -23,6 +24,7 @@ pub mod content_pipeline;
 pub mod dependents;
 pub mod health;
 pub mod kube_ops;
+pub mod own_writes;
 pub mod owned;
 pub mod platform;
 pub mod provisioned;
@@ -45,6 +47,7 @@ use kube::runtime::reflector::{self, reflector};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use machina_crds::{AnalyticsJob, ContentPipeline, Platform, Template};
+use own_writes::OwnWrites;
 use owned::SharedWatch;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,8 +84,11 @@ where
             .default_backoff()
             .modify(|o| o.meta_mut().managed_fields = None),
     );
-    Controller::for_stream(triggers::changed(events, triggers::desired), reader)
-        .with_config(controller_config())
+    Controller::for_stream(
+        triggers::changed(events, triggers::desired).touched_objects(),
+        reader,
+    )
+    .with_config(controller_config())
 }
 
 /// Only the objects the operator manages are watched (never every Secret of the cluster).
@@ -105,19 +111,15 @@ struct OwnedWatches {
 }
 
 impl OwnedWatches {
-    fn new(client: &Client, ns: Option<&str>) -> Self {
+    fn new(client: &Client, ns: Option<&str>, own: &Arc<OwnWrites>) -> Self {
         Self {
             // A Deployment's status moves through states its owner's status ignores.
-            deployments: SharedWatch::new(triggers::watch_changed(
-                scoped::<Deployment>(client, ns),
-                owned_objects(),
-                triggers::rollout,
-            )),
-            services: touched(scoped(client, ns)),
-            config_maps: touched(scoped(client, ns)),
-            secrets: touched(scoped(client, ns)),
-            budgets: touched(scoped(client, ns)),
-            cron_jobs: touched(scoped(client, ns)),
+            deployments: touched(scoped(client, ns), own, Some(triggers::rollout)),
+            services: touched(scoped(client, ns), own, None),
+            config_maps: touched(scoped(client, ns), own, None),
+            secrets: touched(scoped(client, ns), own, None),
+            budgets: touched(scoped(client, ns), own, None),
+            cron_jobs: touched(scoped(client, ns), own, None),
         }
     }
 
@@ -154,16 +156,26 @@ impl OwnedWatches {
     }
 }
 
-/// A shared watch of the operator's objects of `K`, changes and deletions alike.
-fn touched<K>(api: Api<K>) -> SharedWatch<K>
+/// A shared watch of the operator's objects of `K`, changes and deletions alike, less the
+/// events of its own writes and, with a `fingerprint`, those that did not change it (the
+/// fingerprint filter comes first, so that it has seen the own writes too).
+fn touched<K>(
+    api: Api<K>,
+    own: &Arc<OwnWrites>,
+    fingerprint: Option<triggers::Fingerprint<K>>,
+) -> SharedWatch<K>
 where
-    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    SharedWatch::new(
-        watcher::watcher(api, owned_objects())
-            .default_backoff()
-            .touched_objects(),
-    )
+    let events = watcher::watcher(api, owned_objects()).default_backoff();
+    let own = own.clone();
+    match fingerprint {
+        Some(fingerprint) => SharedWatch::new(
+            own_writes::without_own_writes(triggers::changed(events, fingerprint), own)
+                .touched_objects(),
+        ),
+        None => SharedWatch::new(own_writes::without_own_writes(events, own).touched_objects()),
+    }
 }
 
 /// Drains a controller's stream, logging failed triggers at debug level (reconcile
@@ -243,7 +255,7 @@ pub async fn run(ctx: Arc<Context>) {
     let mut launch = Launch::default();
     for ns in namespace_list(&ctx.config.watch_namespaces) {
         let ns = ns.as_deref();
-        let mut owned = OwnedWatches::new(&client, ns);
+        let mut owned = OwnedWatches::new(&client, ns, &ctx.own_writes);
         let pipelines = owned.owned_by(controller_of(scoped::<Cached<ContentPipeline>>(
             &client, ns,
         )));

@@ -10,14 +10,17 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
-use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
 use futures::{Stream, StreamExt, future};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Resource};
-use serde::de::DeserializeOwned;
+use kube::Resource;
+#[cfg(test)]
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher;
+
+use crate::content_pipeline::redis;
+use crate::controllers::content_pipeline::{Health, health_of_rollout, rotation};
 
 /// What of an object decides whether its owner must reconcile again.
 pub type Fingerprint<K> = fn(&K) -> u64;
@@ -28,19 +31,30 @@ fn hash(value: impl Hash) -> u64 {
     h.finish()
 }
 
-/// A Deployment as its owner's status sees it: its spec generation, the counts readiness
-/// is computed from, and its labels and annotations (drift worth re-applying).
+/// A Deployment as its owner's status sees it: its ready and available counts, whether it
+/// is Ready by [`health_of_rollout`] and rolled out by [`rotation::rollout_complete`] (the
+/// facts the owners' statuses and a credential rotation's last step are computed from),
+/// and its generation, labels and annotations (drift worth re-applying). The states a
+/// Deployment passes through while its pods start (observed, updated, not ready yet)
+/// change none of these. A pipeline's Redis is in no status (a pipeline reports its
+/// worker's readiness), so its rollout wakes nobody: only its spec and metadata count.
 pub fn rollout(d: &Deployment) -> u64 {
-    let s = d.status.clone().unwrap_or_default();
+    let reported = !d.metadata.labels.as_ref().is_some_and(redis::is_redis);
+    let readiness = reported.then(|| {
+        let status = d.status.clone().unwrap_or_default();
+        let desired = d.spec.replicas.unwrap_or(1);
+        (
+            status.ready_replicas.unwrap_or(0),
+            status.available_replicas.unwrap_or(0),
+            health_of_rollout(d, desired) == Health::Ready,
+            rotation::rollout_complete(d),
+        )
+    });
     hash((
         d.metadata.generation,
         &d.metadata.labels,
         &d.metadata.annotations,
-        s.observed_generation,
-        s.replicas,
-        s.ready_replicas,
-        s.updated_replicas,
-        s.available_replicas,
+        readiness,
     ))
 }
 
@@ -57,62 +71,47 @@ pub fn desired<K: Resource>(o: &K) -> u64 {
     ))
 }
 
-/// Passes on the objects of `events` whose fingerprint changed, and every deletion.
+/// Passes on the events of `events` whose object's fingerprint changed, every deletion,
+/// and the list markers (`Init`, `InitDone`).
 pub fn changed<K, S>(
     events: S,
     fingerprint: Fingerprint<K>,
-) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
 where
     K: Resource + Send + 'static,
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
 {
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    events.filter_map(move |event| {
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    events.filter(move |event| {
         let passed = match event {
             Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                let fp = fingerprint(&o);
-                (seen.insert(identity(&o), fp) != Some(fp)).then_some(Ok(o))
+                let fp = fingerprint(o);
+                seen.insert(identity(o), fp) != Some(fp)
             }
             Ok(watcher::Event::Delete(o)) => {
-                seen.remove(&identity(&o));
-                Some(Ok(o))
+                seen.remove(&identity(o));
+                true
             }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-            Err(e) => Some(Err(e)),
+            Ok(watcher::Event::Init | watcher::Event::InitDone) | Err(_) => true,
         };
         future::ready(passed)
     })
 }
 
-/// The objects of `api` matching `config` that changed by `fingerprint` (a watch with the
-/// default backoff, so a broken watch is retried rather than ended).
-pub fn watch_changed<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    fingerprint: Fingerprint<K>,
-) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
-where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
-{
-    changed(watcher(api, config).default_backoff(), fingerprint)
-}
-
-/// uid, or namespace/name for an object without one (never from an API server).
-fn identity<K: Resource>(o: &K) -> String {
+/// Hash of the uid, or of namespace/name for an object without one (never from an API
+/// server).
+fn identity<K: Resource>(o: &K) -> u64 {
     let m = o.meta();
-    m.uid.clone().unwrap_or_else(|| {
-        format!(
-            "{}/{}",
-            m.namespace.as_deref().unwrap_or_default(),
-            m.name.as_deref().unwrap_or_default()
-        )
-    })
+    match &m.uid {
+        Some(uid) => hash(uid),
+        None => hash((&m.namespace, &m.name)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::apps::v1::DeploymentStatus;
+    use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
     use kube::api::ObjectMeta;
 
     fn deployment(generation: i64, ready: i32, observed: i64) -> Deployment {
@@ -123,12 +122,19 @@ mod tests {
                 generation: Some(generation),
                 ..ObjectMeta::default()
             },
+            spec: DeploymentSpec {
+                replicas: Some(1),
+                ..DeploymentSpec::default()
+            },
+            // One replica: created (updated) once the controller observed the spec.
             status: Some(DeploymentStatus {
+                replicas: Some(i32::from(observed >= generation)),
+                updated_replicas: Some(i32::from(observed >= generation)),
                 ready_replicas: Some(ready),
+                available_replicas: Some(ready),
                 observed_generation: Some(observed),
                 ..DeploymentStatus::default()
             }),
-            ..Deployment::default()
         }
     }
 
@@ -136,7 +142,8 @@ mod tests {
         let stream = changed(
             futures::stream::iter(events.into_iter().map(Ok)),
             rollout as Fingerprint<Deployment>,
-        );
+        )
+        .touched_objects();
         stream.map(Result::unwrap).collect().await
     }
 
@@ -160,7 +167,21 @@ mod tests {
             watcher::Event::Apply(ready.clone()),
         ])
         .await;
-        assert_eq!(out, vec![a, observed, ready.clone(), ready.clone(), ready]);
+        // Observed but not ready yet changes nothing an owner reports.
+        assert_eq!(out, vec![a, ready.clone(), ready.clone(), ready]);
+    }
+
+    #[test]
+    fn a_pipeline_redis_rollout_wakes_nobody_but_its_spec_changes_do() {
+        let labelled = |mut d: Deployment| {
+            d.metadata.labels = Some(redis::redis_labels("copy").labels());
+            d
+        };
+        let starting = labelled(deployment(1, 0, 0));
+        assert_eq!(rollout(&starting), rollout(&labelled(deployment(1, 1, 1))));
+        assert_ne!(rollout(&starting), rollout(&labelled(deployment(2, 0, 0))));
+        // Any other Deployment's readiness counts.
+        assert_ne!(rollout(&deployment(1, 0, 0)), rollout(&deployment(1, 1, 1)));
     }
 
     #[test]

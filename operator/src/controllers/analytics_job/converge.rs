@@ -99,7 +99,7 @@ pub fn memo_key(namespace: &str, name: &str) -> String {
 pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) -> Result<Observed> {
     let name = labels::name(job)?;
     let namespace = labels::namespace(job)?;
-    let (client, manager) = (&ctx.client, ctx.config.field_manager.as_str());
+    let client = &ctx.client;
     let settings = PlatformSettings::from_platform(platform)?;
     let admin = admin_credentials(platform, ctx).await?;
     let mongo_name = names::analytics_mongodb_secret(&name);
@@ -135,7 +135,7 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     let data = credential_data(MONGODB_URI_KEY, uri, &spec.user, password);
     let mongo_secret =
         secrets::owned_secret(job, mongo_name.clone(), secret_labels(&mongo_name), &data)?;
-    let mongo_secret = kube_ops::apply(client, manager, &mongo_secret).await?;
+    let mongo_secret = kube_ops::apply(ctx, &mongo_secret).await?;
 
     // RabbitMQ topology (queue bound to the events exchange), then its Secret.
     let topology = Topology::for_analytics_job(job, platform)?;
@@ -166,7 +166,7 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     let data = credential_data(AMQP_URL_KEY, url, &topology.user, password);
     let rabbit_secret =
         secrets::owned_secret(job, rabbit_name.clone(), secret_labels(&rabbit_name), &data)?;
-    let rabbit_secret = kube_ops::apply(client, manager, &rabbit_secret).await?;
+    let rabbit_secret = kube_ops::apply(ctx, &rabbit_secret).await?;
 
     let version = secrets::credentials_version([
         &mongo_secret.data.clone().unwrap_or_default(),
@@ -174,12 +174,12 @@ pub async fn converge(job: &AnalyticsJob, platform: &Platform, ctx: &Context) ->
     ]);
     let objects = analytics_job::desired_state(job, &settings, Some(&version))?;
     let workload = match &objects.workload {
-        JobWorkload::Streaming(deployment) => Applied::Streaming(Box::new(
-            kube_ops::apply(client, manager, deployment.as_ref()).await?,
-        )),
-        JobWorkload::Scheduled(cron_job) => Applied::Scheduled(Box::new(
-            kube_ops::apply(client, manager, cron_job.as_ref()).await?,
-        )),
+        JobWorkload::Streaming(deployment) => {
+            Applied::Streaming(Box::new(kube_ops::apply(ctx, deployment.as_ref()).await?))
+        }
+        JobWorkload::Scheduled(cron_job) => {
+            Applied::Scheduled(Box::new(kube_ops::apply(ctx, cron_job.as_ref()).await?))
+        }
     };
     for deletion in &objects.deletions {
         kube_ops::delete_obsolete(client, &namespace, deletion).await?;

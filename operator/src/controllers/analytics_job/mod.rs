@@ -177,12 +177,5 @@ async fn write_status(
     health: &Health,
 ) -> Result<()> {
     let status = status::build(job, observed, health, k8s_openapi::jiff::Timestamp::now());
-    kube_ops::apply_status::<AnalyticsJob>(
-        &ctx.client,
-        &ctx.config.field_manager,
-        &labels::namespace(job)?,
-        &labels::name(job)?,
-        &status,
-    )
-    .await
+    kube_ops::apply_status(&ctx.client, &ctx.config.field_manager, job, &status).await
 }

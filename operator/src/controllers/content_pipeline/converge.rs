@@ -63,7 +63,7 @@ pub async fn converge(
 ) -> Result<Observed> {
     let name = labels::name(pipeline)?;
     let namespace = labels::namespace(pipeline)?;
-    let (client, manager) = (&ctx.client, ctx.config.field_manager.as_str());
+    let client = &ctx.client;
     let settings = PlatformSettings::from_platform(platform)?;
     let admin = admin_credentials(platform, ctx).await?;
     let secret_names = [
@@ -124,7 +124,7 @@ pub async fn converge(
         &credential_data(MONGODB_URI_KEY, uri, &mongo_user, mongo_password),
     )?;
     mongo_secret.metadata.annotations = Some(plan.annotations()).filter(|a| !a.is_empty());
-    let applied_mongo_secret = kube_ops::apply(client, manager, &mongo_secret).await?;
+    let applied_mongo_secret = kube_ops::apply(ctx, &mongo_secret).await?;
 
     // RabbitMQ topology and user, then its Secret.
     let topology = Topology::for_pipeline(pipeline, platform)?;
@@ -162,14 +162,14 @@ pub async fn converge(
         &secret_names[1],
         &credential_data(AMQP_URL_KEY, url, &topology.user, rabbit_password),
     )?;
-    let rabbit_secret = kube_ops::apply(client, manager, &rabbit_secret).await?;
+    let rabbit_secret = kube_ops::apply(ctx, &rabbit_secret).await?;
 
     // The Redis password Secret, when Redis is enabled (deleted through the builders'
     // deletions otherwise).
     let redis_secret = if pipeline.spec.redis.enabled {
         let password = kept_or_new_password(existing.redis.as_ref(), redis::PASSWORD_KEY)?;
         let secret = redis::secret(pipeline, &password)?;
-        Some(kube_ops::apply(client, manager, &secret).await?)
+        Some(kube_ops::apply(ctx, &secret).await?)
     } else {
         None
     };
@@ -187,15 +187,15 @@ pub async fn converge(
             redis: redis_version.as_deref(),
         },
     )?;
-    kube_ops::apply(client, manager, &objects.config_map).await?;
-    let worker = kube_ops::apply(client, manager, &objects.deployment).await?;
-    kube_ops::apply(client, manager, &objects.service).await?;
+    kube_ops::apply(ctx, &objects.config_map).await?;
+    let worker = kube_ops::apply(ctx, &objects.deployment).await?;
+    kube_ops::apply(ctx, &objects.service).await?;
     if let Some(pdb) = &objects.pod_disruption_budget {
-        kube_ops::apply(client, manager, pdb).await?;
+        kube_ops::apply(ctx, pdb).await?;
     }
     if let Some(redis) = &objects.redis {
-        kube_ops::apply(client, manager, &redis.deployment).await?;
-        kube_ops::apply(client, manager, &redis.service).await?;
+        kube_ops::apply(ctx, &redis.deployment).await?;
+        kube_ops::apply(ctx, &redis.service).await?;
     }
     for deletion in &objects.deletions {
         kube_ops::delete_obsolete(client, &namespace, deletion).await?;
@@ -221,7 +221,7 @@ pub async fn converge(
             .annotations(),
         )
         .filter(|a| !a.is_empty());
-        kube_ops::apply(client, manager, &mongo_secret).await?;
+        kube_ops::apply(ctx, &mongo_secret).await?;
     }
 
     let queue = topology

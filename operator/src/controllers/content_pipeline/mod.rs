@@ -110,20 +110,11 @@ async fn write_status(
     observed: Option<&converge::Observed>,
     health: &Health,
 ) -> Result<()> {
-    let name = labels::name(pipeline)?;
-    let namespace = labels::namespace(pipeline)?;
     let status = status::build(
         pipeline,
         observed,
         health,
         k8s_openapi::jiff::Timestamp::now(),
     );
-    kube_ops::apply_status::<ContentPipeline>(
-        &ctx.client,
-        &ctx.config.field_manager,
-        &namespace,
-        &name,
-        &status,
-    )
-    .await
+    kube_ops::apply_status(&ctx.client, &ctx.config.field_manager, pipeline, &status).await
 }

@@ -93,7 +93,7 @@ async fn connections(platform: &Platform, ctx: &Context) -> Result<BackendConnec
 /// readiness.
 async fn converge(platform: &Platform, ctx: &Context) -> Result<Vec<ComponentStatus>> {
     let namespace = labels::namespace(platform)?;
-    let (client, manager) = (&ctx.client, ctx.config.field_manager.as_str());
+    let client = &ctx.client;
     let settings = PlatformSettings::from_platform(platform)?;
     let connections = connections(platform, ctx).await?;
     let mut versions = BTreeMap::new();
@@ -110,25 +110,25 @@ async fn converge(platform: &Platform, ctx: &Context) -> Result<Vec<ComponentSta
             _ => BTreeMap::new(),
         };
         let secret = platform::connection_secret(platform, component, &connections, &generated)?;
-        let secret = kube_ops::apply(client, manager, &secret).await?;
+        let secret = kube_ops::apply(ctx, &secret).await?;
         let data = secret.data.unwrap_or_default();
         versions.insert(component, secrets::credentials_version([&data]));
     }
     let objects = platform::desired_state(platform, &versions)?;
     if let Some(identity) = &objects.gateway_identity {
-        kube_ops::apply(client, manager, &identity.service_account).await?;
-        kube_ops::apply(client, manager, &identity.role).await?;
-        kube_ops::apply(client, manager, &identity.role_binding).await?;
+        kube_ops::apply(ctx, &identity.service_account).await?;
+        kube_ops::apply(ctx, &identity.role).await?;
+        kube_ops::apply(ctx, &identity.role_binding).await?;
     }
     let mut deployments = Vec::with_capacity(objects.deployments.len());
     for deployment in &objects.deployments {
-        deployments.push(kube_ops::apply(client, manager, deployment).await?);
+        deployments.push(kube_ops::apply(ctx, deployment).await?);
     }
     for service in &objects.services {
-        kube_ops::apply(client, manager, service).await?;
+        kube_ops::apply(ctx, service).await?;
     }
     for pdb in &objects.pod_disruption_budgets {
-        kube_ops::apply(client, manager, pdb).await?;
+        kube_ops::apply(ctx, pdb).await?;
     }
     for deletion in &objects.deletions {
         kube_ops::delete_obsolete(client, &namespace, deletion).await?;
@@ -226,12 +226,5 @@ async fn write_status(
     health: &Health,
 ) -> Result<()> {
     let status = build_status(platform, components, health, Timestamp::now());
-    kube_ops::apply_status::<Platform>(
-        &ctx.client,
-        &ctx.config.field_manager,
-        &labels::namespace(platform)?,
-        &labels::name(platform)?,
-        &status,
-    )
-    .await
+    kube_ops::apply_status(&ctx.client, &ctx.config.field_manager, platform, &status).await
 }

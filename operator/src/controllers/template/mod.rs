@@ -265,12 +265,5 @@ async fn write_status(
         health,
         k8s_openapi::jiff::Timestamp::now(),
     );
-    kube_ops::apply_status::<Template>(
-        &ctx.client,
-        &ctx.config.field_manager,
-        &labels::namespace(template)?,
-        &labels::name(template)?,
-        &status,
-    )
-    .await
+    kube_ops::apply_status(&ctx.client, &ctx.config.field_manager, template, &status).await
 }
