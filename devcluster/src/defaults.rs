@@ -57,14 +57,9 @@ fn used_node_ports(st: &State) -> std::collections::HashSet<i64> {
 
 /// Next free ClusterIP in 10.96.0.0/16 (10.96.0.1 is the `kubernetes` Service's).
 fn allocate_cluster_ip(st: &State) -> String {
-    let used: std::collections::HashSet<&str> = st
-        .list("", "services", None)
-        .filter_map(|(_, o)| o["spec"]["clusterIP"].as_str())
-        .collect();
-    (2..=65_534u32)
-        .map(|n| format!("10.96.{}.{}", n / 256, n % 256))
-        .find(|ip| !used.contains(ip.as_str()))
-        .unwrap_or_else(|| "None".into())
+    st.cluster_ips
+        .free()
+        .map_or_else(|| "None".into(), |ip| ip.to_string())
 }
 
 /// Applies defaults to a built-in object being created or updated.

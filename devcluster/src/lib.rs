@@ -14,7 +14,8 @@
 //! - [`admission`]: names and CRD schemas; [`defaults`]: built-in defaults; [`crd`]: CRD
 //!   registration and cleanup; [`protobuf`]: kubectl generator bodies; [`printers`]: tables.
 //! - [`housekeeping`]: finalizers, garbage collection, namespace termination.
-//! - [`store`]: objects, resourceVersions, event history; [`persist`]: `--data-dir`.
+//! - [`store`]: objects, resourceVersions, event history, and the indexes it keeps
+//!   ([`gc_index`], [`label_index`], [`cluster_ips`]); [`persist`]: `--data-dir`.
 //! - [`cluster`]: [`DevCluster`], the handle tests and the binary start.
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@
 pub mod admission;
 pub mod builtin_schema;
 pub mod cluster;
+pub mod cluster_ips;
 pub mod crd;
 pub mod defaults;
 pub mod delete;

@@ -2,6 +2,7 @@
 //! list. HTTP parsing lives in `http`; the rules of the apiserver live here.
 
 use machina_structural::FieldValidation;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::admission;
@@ -91,6 +92,39 @@ pub fn present(res: &Resource, mut obj: Value) -> Value {
     obj["apiVersion"] = json!(res.api_version());
     obj["kind"] = json!(res.kind);
     obj
+}
+
+/// [`present`] by reference: `obj` as clients see it, serialised without copying it (a
+/// watch renders every change of every object it matches).
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    res: &'a Resource,
+    obj: &'a Value,
+}
+
+impl<'a> Presented<'a> {
+    /// `obj`, stored as a `res`, as clients see it.
+    pub fn new(res: &'a Resource, obj: &'a Value) -> Self {
+        Self { res, obj }
+    }
+}
+
+impl Serialize for Presented<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = match self.obj.as_object() {
+            Some(fields) if !events::is_view(self.res) => fields,
+            _ => return present(self.res, self.obj.clone()).serialize(serializer),
+        };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("apiVersion", &self.res.api_version())?;
+        map.serialize_entry("kind", &self.res.kind)?;
+        for (k, v) in fields {
+            if k != "apiVersion" && k != "kind" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 pub(crate) fn check_kind(res: &Resource, obj: &Value) -> ApiResult<()> {

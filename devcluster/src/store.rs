@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::cluster_ips::ClusterIps;
 use crate::gc_index::GcIndex;
 use crate::label_index::LabelIndex;
 use crate::registry::Registry;
@@ -103,6 +104,8 @@ pub struct State {
     pub gc: GcIndex,
     /// Objects by label pair, for selective lists.
     pub labels: LabelIndex,
+    /// Service cluster IPs in use, for allocating new ones.
+    pub cluster_ips: ClusterIps,
     /// Pods on a node are deleted gracefully (the kubelet finishes the deletion).
     pub graceful_pods: bool,
 }
@@ -123,6 +126,7 @@ impl State {
             gc_pending: false,
             gc: GcIndex::default(),
             labels: LabelIndex::default(),
+            cluster_ips: ClusterIps::default(),
             graceful_pods: false,
         }
     }
@@ -150,8 +154,7 @@ impl State {
             self.gc_pending = true;
         }
         let previous = self.objects.insert(key.clone(), obj.clone());
-        self.gc.change(&key, previous.as_ref(), Some(&obj));
-        self.labels.change(&key, previous.as_ref(), Some(&obj));
+        self.reindex(&key, previous.as_ref(), Some(&obj));
         self.record(key, kind, obj.clone(), previous);
         obj
     }
@@ -159,18 +162,22 @@ impl State {
     /// Replaces the object under `key` without an event or a new resourceVersion: only
     /// for a final state that [`State::remove`] records right after (the last finalizer gone).
     pub fn replace_before_removal(&mut self, key: &Key, obj: Value) {
-        let previous = self.objects.insert(key.clone(), obj);
-        self.gc
-            .change(key, previous.as_ref(), self.objects.get(key));
-        self.labels
-            .change(key, previous.as_ref(), self.objects.get(key));
+        let previous = self.objects.remove(key);
+        self.reindex(key, previous.as_ref(), Some(&obj));
+        self.objects.insert(key.clone(), obj);
+    }
+
+    /// Keeps every index current with a change of the object at `key`.
+    fn reindex(&mut self, key: &Key, before: Option<&Value>, after: Option<&Value>) {
+        self.gc.change(key, before, after);
+        self.labels.change(key, before, after);
+        self.cluster_ips.change(key, before, after);
     }
 
     /// Removes the object under `key`; the DELETED event carries a fresh resourceVersion.
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;
-        self.gc.change(key, Some(&obj), None);
-        self.labels.change(key, Some(&obj), None);
+        self.reindex(key, Some(&obj), None);
         self.gc_pending = true;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
@@ -263,6 +270,7 @@ impl State {
         self.objects = objects.into_iter().collect();
         self.gc = GcIndex::rebuild(&self.objects);
         self.labels = LabelIndex::rebuild(&self.objects);
+        self.cluster_ips = ClusterIps::rebuild(&self.objects);
         self.gc_pending = true;
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use crate::ops::present;
+use crate::ops::Presented;
 use crate::registry::Resource;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Event, EventType, State};
@@ -73,7 +73,19 @@ impl Watcher {
     }
 
     fn event_line(&self, kind: &str, obj: &Value) -> Bytes {
-        line(&json!({"type": kind, "object": present(&self.req.res, obj.clone())}))
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            object: Presented<'a>,
+        }
+        let line = Line {
+            kind,
+            object: Presented::new(&self.req.res, obj),
+        };
+        let mut out = serde_json::to_vec(&line).unwrap_or_default();
+        out.push(b'\n');
+        Bytes::from(out)
     }
 
     /// The wire event for `ev`, after selector transitions.

@@ -26,6 +26,9 @@ use std::sync::Arc;
 use tcp::PortKey;
 use tokio_util::sync::CancellationToken;
 
+/// Least time between two syncs (kube-proxy's `--min-sync-period` defaults to 1 s).
+const MIN_SYNC_PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
+
 struct Listener {
     stop: CancellationToken,
 }
@@ -92,6 +95,8 @@ pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
         namespaces: BTreeSet::new(),
         slices,
     };
+    let now = tokio::time::Instant::now();
+    let mut last_sync = now.checked_sub(MIN_SYNC_PERIOD).unwrap_or(now);
     loop {
         let event = tokio::select! {
             () = stop.cancelled() => break,
@@ -102,14 +107,21 @@ pub async fn run(client: Client, config: NodeConfig, stop: CancellationToken) {
             Some(Err(e)) => tracing::warn!(error = %e, "service watch failed; retrying"),
             Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => {}
             Some(Ok(_)) => {
-                // A sync covers every Service: coalesce a burst of events (thousands of
-                // Services created at once) into one, instead of one full sync per event.
+                // A sync covers every Service: like kube-proxy's `minSyncPeriod`, changes
+                // within the period after the last sync wait for one sync, instead of one
+                // full sync per event (thousands of Services created over a minute).
+                let due = last_sync + MIN_SYNC_PERIOD;
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep_until(due) => {}
+                }
                 while let Some(Some(next)) = events.next().now_or_never() {
                     if let Err(e) = next {
                         tracing::warn!(error = %e, "service watch failed; retrying");
                     }
                 }
                 proxy.sync(&services.state()).await;
+                last_sync = tokio::time::Instant::now();
             }
         }
     }
